@@ -1,0 +1,1 @@
+"""The gateway twin: serves gateway.app.on_fetch under CPython (see __main__)."""

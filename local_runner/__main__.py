@@ -1,0 +1,154 @@
+"""``python -m local_runner``: serve the gateway under CPython.
+
+    python -m local_runner [--host 127.0.0.1] [--port 8787] [--kv-path FILE]
+                           [--env-file .env] [--log-file FILE]
+    python -m local_runner kv --kv-path FILE {get,put,list,delete} ...
+
+Settings come from the environment, over an optional ``.env`` file. A bad
+setting stops the twin before it listens, naming the variable (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from gateway.app import build_gateway, on_fetch
+from gateway.settings import Settings, SettingsError
+
+from .runtime import LineLog, SqliteKV, Tasks, build_platform, new_session, read_env_file
+from .server import GatewayHandler
+
+SHUTDOWN_GRACE_S = 10.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["kv"]:
+        return kv_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m local_runner", description="Serve the gateway under CPython.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--kv-path", help="SQLite file standing in for the BACKEND_CONFIG_KV binding")
+    parser.add_argument("--env-file", default=".env", help="optional KEY=VALUE file; the environment wins")
+    parser.add_argument("--log-file", help="append JSON log lines here instead of stdout")
+    args = parser.parse_args(argv)
+
+    env: dict[str, str] = {}
+    if os.path.exists(args.env_file):
+        try:
+            env.update(read_env_file(args.env_file))
+        except ValueError as exc:
+            return _fail(str(exc))
+    env.update(os.environ)
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    try:
+        import uvloop  # optional: a faster event loop where installed
+    except ImportError:
+        uvloop = None
+    runner = asyncio.run if uvloop is None else uvloop.run
+    return runner(serve(args, env, settings))
+
+
+async def serve(args: argparse.Namespace, env: dict[str, str], settings: Settings) -> int:
+    loop = asyncio.get_running_loop()
+    log_stream = open(args.log_file, "a", encoding="utf-8", buffering=1 << 16) if args.log_file else None
+    log = LineLog(log_stream)
+    tasks = Tasks()
+    kv = SqliteKV(args.kv_path) if args.kv_path else None
+    session = new_session()
+    rate_limit = (settings.rate_limit_requests, settings.rate_limit_period_s) if settings.rate_limit_requests else None
+    platform = build_platform(session, log=log, tasks=tasks, kv=kv, rate_limit=rate_limit)
+    try:
+        build_gateway(env, platform)
+    except SettingsError as exc:
+        await session.close()
+        hint = " (start the twin with --kv-path FILE)" if exc.variable == "BACKEND_CONFIG_KV" else ""
+        return _fail(f"{exc}{hint}")
+
+    from aiohttp import web
+
+    own_host = f"{args.host}:{args.port}" if ":" not in args.host else f"[{args.host}]:{args.port}"
+    handler = GatewayHandler(on_fetch, env, platform, own_host)
+    web_server = web.Server(handler, handler_cancellation=True, access_log=None)
+    server = await loop.create_server(web_server, args.host, args.port, reuse_address=True, backlog=2048)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def flush_logs() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            log.flush()
+
+    flusher = asyncio.ensure_future(flush_logs())
+    print(f"gateway listening on http://{own_host} (environment={settings.environment})", file=sys.stderr, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        await web_server.shutdown(SHUTDOWN_GRACE_S)
+        await tasks.drain(SHUTDOWN_GRACE_S)
+        flusher.cancel()
+        await session.close()
+        log.flush()
+        if kv is not None:
+            kv.close()
+        if log_stream is not None:
+            log_stream.close()
+    print("gateway stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def kv_main(argv: Sequence[str]) -> int:
+    """Read and write the twin's SQLite KV, the way ``wrangler kv key`` does for Workers KV."""
+    parser = argparse.ArgumentParser(prog="python -m local_runner kv")
+    parser.add_argument("--kv-path", required=True)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("get").add_argument("key")
+    put = sub.add_parser("put")
+    put.add_argument("key")
+    put.add_argument("value")
+    put.add_argument("--ttl", type=int)
+    sub.add_parser("list").add_argument("--prefix", default="")
+    sub.add_parser("delete").add_argument("key")
+    args = parser.parse_args(argv)
+    kv = SqliteKV(args.kv_path)
+
+    async def run() -> int:
+        if args.command == "get":
+            value = await kv.get(args.key)
+            if value is None:
+                return _fail(f"no such key: {args.key}")
+            print(value)
+        elif args.command == "put":
+            await kv.put(args.key, args.value, expiration_ttl=args.ttl)
+        elif args.command == "list":
+            for key in await kv.list(args.prefix):
+                print(key)
+        else:
+            await kv.delete(args.key)
+        return 0
+
+    try:
+        return asyncio.run(run())
+    finally:
+        kv.close()
+
+
+def _fail(message: str) -> int:
+    print(f"local_runner: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

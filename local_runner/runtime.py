@@ -1,0 +1,262 @@
+"""The CPython side of the seam: outbound fetch, KV, clock, log, rate limits.
+
+Outbound calls use one ``aiohttp.ClientSession`` with a keep-alive pool.
+httpx is the project's named client, but its default transport measured far
+slower under concurrency on this machine (docs/design.md has the figures
+and the httpx-aiohttp comparison), so the twin talks to aiohttp directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import IO, Any
+
+import aiohttp
+
+from gateway.errors import UpstreamConnectError, UpstreamProtocolError
+from gateway.headers import HeaderMap
+from gateway.runtime import Body, Platform, Response
+
+CHUNK = 64 * 1024
+
+# aiohttp adds these unless told not to; a proxy must forward only what the
+# client sent (an added Accept-Encoding would make upstreams compress bodies
+# the client never asked to be compressed).
+_SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+
+
+class UpstreamBody:
+    """An upstream response body as the twin's server streams it out."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except aiohttp.ClientPayloadError as exc:
+            # The upstream broke the body off (reset, bad chunking): the
+            # status line is gone already, so the only honest signal left is
+            # to cut the client's connection too.
+            raise ConnectionResetError("upstream body ended early") from exc
+
+    def close(self) -> None:
+        """Drop the connection (the body was not read to its end)."""
+        self._response.close()
+
+    def release(self) -> None:
+        """Return the connection to the pool (the body was read to its end)."""
+        self._response.release()
+
+
+class AiohttpFetch:
+    """``runtime.UpstreamFetch`` over one shared aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __call__(self, method: str, url: str, headers: Any, body: Body) -> Response:
+        try:
+            upstream = await self._session.request(
+                method,
+                url,
+                headers=list(headers.items()),
+                data=body,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamConnectError(type(exc).__name__) from exc
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
+            raise UpstreamProtocolError(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:  # InvalidURL and friends: not a valid exchange
+            raise UpstreamProtocolError(type(exc).__name__) from exc
+        return Response(upstream.status, headers_from_raw(upstream.raw_headers), UpstreamBody(upstream), upstream.reason or "")
+
+
+def new_session(*, limit: int = 0) -> aiohttp.ClientSession:
+    """The twin's outbound session: pooled, no decompression, no added headers."""
+    connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60, enable_cleanup_closed=True)
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        skip_auto_headers=_SKIP_AUTO_HEADERS,
+        timeout=aiohttp.ClientTimeout(total=None),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+async def discard(body: Body) -> None:
+    if isinstance(body, UpstreamBody):
+        body.close()
+
+
+class SqliteKV:
+    """``runtime.KV`` in one SQLite file, so cloud mode runs locally too.
+
+    Expired keys read as absent, as in Workers KV. Calls are synchronous
+    SQLite statements: they take microseconds and the gateway caches what it
+    reads, so a thread hop would cost more than it saves.
+    """
+
+    def __init__(self, path: str, clock: SystemClock | None = None) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL)"
+        )
+        self._clock = clock or SystemClock()
+
+    async def get(self, key: str) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, self._clock.wall()),
+        ).fetchone()
+        return row[0] if row else None
+
+    async def put(self, key: str, value: str, expiration_ttl: int | None = None) -> None:
+        expires = None if expiration_ttl is None else self._clock.wall() + expiration_ttl
+        self._db.execute(
+            "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+            (key, value, expires),
+        )
+
+    async def list(self, prefix: str) -> list[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            "SELECT key FROM kv WHERE key LIKE ? ESCAPE '\\' AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
+            (escaped + "%", self._clock.wall()),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    async def delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SystemClock:
+    def wall(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class TokenBucketLimiter:
+    """In-memory per-key limiter: ``requests`` per ``period_s``, refilled smoothly.
+
+    The twin's stand-in for the Workers Rate Limiting binding. Idle keys are
+    pruned once the table grows past ``max_keys`` so hostile key churn
+    cannot grow memory without bound.
+    """
+
+    def __init__(self, requests: int, period_s: float, clock: SystemClock, *, max_keys: int = 100_000) -> None:
+        self._capacity = float(requests)
+        self._rate = requests / period_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def allow(self, key: str) -> bool:
+        now = self._clock.monotonic()
+        tokens, last = self._buckets.get(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + (now - last) * self._rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        if len(self._buckets) > self._max_keys:
+            full = self._capacity - 1e-9
+            self._buckets = {
+                k: (t, at) for k, (t, at) in self._buckets.items()
+                if min(self._capacity, t + (now - at) * self._rate) < full
+            }
+        return allowed
+
+
+class LineLog:
+    """Writes one line per call; flushed by the server every half second."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream or sys.stdout
+
+    def __call__(self, line: str) -> None:
+        self._stream.write(line + "\n")
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: logs are best-effort
+            pass
+
+
+class Tasks:
+    """``Platform.defer`` for CPython: keep a reference until each task ends."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def __call__(self, awaitable: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout_s: float) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+
+
+def build_platform(
+    session: aiohttp.ClientSession,
+    *,
+    log: LineLog,
+    tasks: Tasks,
+    kv: SqliteKV | None,
+    rate_limit: tuple[int, int] | None,
+) -> Platform:
+    """Assemble the twin's Platform once, at start-up."""
+    clock = SystemClock()
+    limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock) if rate_limit else None
+    return Platform(
+        fetch=AiohttpFetch(session),
+        new_headers=HeaderMap,
+        clock=clock,
+        log=log,
+        defer=tasks,
+        discard=discard,
+        kv=kv,
+        rate_limiter=limiter,
+    )
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, optional quotes."""
+    values: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):]
+            key, sep, value = line.partition("=")
+            key = key.strip()
+            if not sep or not key.replace("_", "").isalnum():
+                raise ValueError(f"{path}:{number}: expected KEY=VALUE")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[key] = value
+    return values
+
+
+def headers_from_raw(raw: Iterable[tuple[bytes, bytes]]) -> HeaderMap:
+    """aiohttp's raw header pairs as a HeaderMap (latin-1, as HTTP/1.1 sends them)."""
+    return HeaderMap((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)

@@ -1,0 +1,176 @@
+"""Every way a request can fail, as exceptions that render themselves.
+
+    GatewayError                     (status, code) → {"error": {...}}
+     ├── ClientError                 4xx: the caller can fix it
+     │    ├── InvalidBackend         400 invalid_backend
+     │    ├── UnknownBackend         400 unknown_backend
+     │    ├── InvalidLocation        400 invalid_location
+     │    ├── LocationUnavailable    400 location_unavailable
+     │    ├── Unauthorized           401 unauthorized
+     │    ├── NotFound               404 not_found        (/_gateway/* only)
+     │    ├── MethodNotAllowed       405 method_not_allowed
+     │    ├── PayloadTooLarge        413 payload_too_large
+     │    ├── RateLimited            429 rate_limited
+     │    └── HeadersTooLarge        431 headers_too_large
+     └── ServerError                 5xx: the gateway or a backend is at fault
+          ├── Misconfigured          500 misconfigured
+          ├── BadGateway             502 bad_gateway
+          ├── BackendUnavailable     503 backend_unavailable
+          ├── BackendUnhealthy       503 backend_unhealthy
+          ├── RegistryUnavailable    503 registry_unavailable
+          └── UpstreamTimeout        504 upstream_timeout
+
+Runtimes raise :class:`UpstreamConnectError` and :class:`UpstreamProtocolError`
+from their fetch; ``routing.proxy`` maps those to the 5xx answers above. No
+message ever carries a backend URL or a traceback: messages are written here
+or from validated ids only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+
+class GatewayError(Exception):
+    """A failure that becomes one JSON error response."""
+
+    status: int = 500
+    code: str = "internal_error"
+    default_message: str = "Internal error"
+
+    def __init__(self, message: str | None = None, *, headers: Iterable[tuple[str, str]] = ()) -> None:
+        self.message = message or self.default_message
+        self.extra_headers = tuple(headers)
+        super().__init__(self.message)
+
+    def body(self, request_id: str) -> bytes:
+        """The JSON body: ``{"error": {"code", "message", "request_id"}}``."""
+        return json.dumps(
+            {"error": {"code": self.code, "message": self.message, "request_id": request_id}},
+            separators=(",", ":"),
+        ).encode()
+
+
+class ClientError(GatewayError):
+    status = 400
+
+
+class InvalidBackend(ClientError):
+    code = "invalid_backend"
+    default_message = "x-backend must match ^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class UnknownBackend(ClientError):
+    code = "unknown_backend"
+
+    def __init__(self, backend_id: str) -> None:
+        super().__init__(f"Unknown backend: {backend_id}")
+
+
+class InvalidLocation(ClientError):
+    code = "invalid_location"
+    default_message = "x-backend-location must be 'local' or 'cloud'"
+
+
+class LocationUnavailable(ClientError):
+    code = "location_unavailable"
+
+
+class Unauthorized(ClientError):
+    status = 401
+    code = "unauthorized"
+    default_message = "A valid API key is required"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers=[("www-authenticate", 'Bearer realm="gateway"')])
+
+
+class NotFound(ClientError):
+    status = 404
+    code = "not_found"
+    default_message = "No such gateway endpoint"
+
+
+class MethodNotAllowed(ClientError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(f"Allowed methods: {allowed}", headers=[("allow", allowed)])
+
+
+class PayloadTooLarge(ClientError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "Request body is too large"
+
+
+class RateLimited(ClientError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("Too many requests", headers=[("retry-after", str(retry_after_s))])
+
+
+class HeadersTooLarge(ClientError):
+    status = 431
+    code = "headers_too_large"
+    default_message = "Request headers are too large"
+
+
+class ServerError(GatewayError):
+    status = 500
+
+
+class Misconfigured(ServerError):
+    code = "misconfigured"
+
+
+class BadGateway(ServerError):
+    status = 502
+    code = "bad_gateway"
+    default_message = "The backend sent an invalid response"
+
+
+class BackendUnavailable(ServerError):
+    status = 503
+    code = "backend_unavailable"
+
+    def __init__(self, backend_id: str) -> None:
+        super().__init__(f"Backend {backend_id} is unreachable")
+
+
+class BackendUnhealthy(ServerError):
+    status = 503
+    code = "backend_unhealthy"
+
+    def __init__(self, backend_id: str) -> None:
+        super().__init__(f"Backend {backend_id} is unhealthy")
+
+
+class RegistryUnavailable(ServerError):
+    status = 503
+    code = "registry_unavailable"
+    default_message = "The backend registry cannot be read"
+
+
+class UpstreamTimeout(ServerError):
+    status = 504
+    code = "upstream_timeout"
+
+    def __init__(self, backend_id: str) -> None:
+        super().__init__(f"Backend {backend_id} did not answer in time")
+
+
+class UpstreamError(Exception):
+    """Raised by a runtime's fetch; never rendered directly (see ``routing.proxy``)."""
+
+
+class UpstreamConnectError(UpstreamError):
+    """Connection refused, reset, or the name did not resolve."""
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered something that is not valid HTTP."""

@@ -1,0 +1,98 @@
+"""Header rules: what a proxy must drop, what it adds, and a plain header map.
+
+Hop-by-hop fields are meaningful for one connection only and must not be
+forwarded (RFC 9110 §7.6.1), together with every field the ``Connection``
+header names. ``Proxy-Authenticate``/``Proxy-Authorization`` are hop-by-hop
+too (RFC 9110 §11.7). ``X-Forwarded-*`` follow the de facto convention that
+RFC 7239 standardised as ``Forwarded``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+
+HOP_BY_HOP: frozenset[str] = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+#: An ``x-request-id`` we accept from a client and pass on unchanged.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def strip_hop_by_hop(headers) -> None:  # headers: runtime.Headers
+    """Remove hop-by-hop fields and every field ``Connection`` lists, in place."""
+    listed = headers.get("connection")
+    if listed:
+        for name in listed.split(","):
+            name = name.strip().lower()
+            if name:
+                headers.delete(name)
+    for name in HOP_BY_HOP:
+        headers.delete(name)
+
+
+def request_id(incoming: str | None) -> str:
+    """Keep a well-formed incoming request id, else make a fresh one."""
+    if incoming is not None and REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class HeaderMap:
+    """A case-insensitive multi-map implementing ``runtime.Headers``.
+
+    Used by the CPython runtime and by unit tests. Values are kept in
+    arrival order; ``get`` joins repeated fields with ``", "`` as the Fetch
+    standard does (``set-cookie`` aside, which callers read through ``items``).
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = [(k.lower(), v) for k, v in items]
+
+    def get(self, name: str) -> str | None:
+        name = name.lower()
+        values = [v for k, v in self._items if k == name]
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def set(self, name: str, value: str) -> None:
+        self.delete(name)
+        self._items.append((name.lower(), value))
+
+    def append(self, name: str, value: str) -> None:
+        self._items.append((name.lower(), value))
+
+    def delete(self, name: str) -> None:
+        name = name.lower()
+        if any(k == name for k, _ in self._items):
+            self._items = [(k, v) for k, v in self._items if k != name]
+
+    def has(self, name: str) -> bool:
+        name = name.lower()
+        return any(k == name for k, _ in self._items)
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._items))
+
+    def copy(self) -> HeaderMap:
+        clone = HeaderMap()
+        clone._items = list(self._items)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({self._items!r})"

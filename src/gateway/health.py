@@ -1,0 +1,147 @@
+"""Backend health without a round trip per request.
+
+Each backend entry has one cached :class:`HealthStatus`. A request is
+gated on it:
+
+* fresh result → used as is (healthy results stay fresh for ``HEALTH_TTL_S``,
+  unhealthy ones for ``HEALTH_RETRY_S`` so a recovered backend is noticed soon);
+* stale healthy result → used, and one background re-check is started;
+* no result, or a stale unhealthy one → the request waits for a check.
+
+At most one check per entry is in flight; concurrent requests share it, or
+use the last result while it runs. When the runtime has a KV namespace the
+results are shared through it (key ``health:<id>@<location>``), so isolates
+don't each probe every backend; KV's 60 s minimum ``expirationTtl`` is why
+the check time travels inside the value. A connection failure while proxying
+marks the entry unhealthy at once (:meth:`HealthMonitor.mark_unhealthy`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from .errors import BackendUnhealthy
+from .middleware.logging import log_event
+from .registry.types import Backend
+from .runtime import Platform
+from .settings import Settings
+
+Status = Literal["healthy", "unhealthy"]
+KV_PREFIX = "health:"
+_KV_MIN_TTL_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStatus:
+    status: Status
+    checked_at: float  # seconds since the epoch
+    latency_ms: float | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "healthy"
+
+
+class HealthMonitor:
+    def __init__(self, settings: Settings, platform: Platform) -> None:
+        self._platform = platform
+        self._ttl_s = settings.health_ttl_s
+        self._retry_s = min(settings.health_retry_s, settings.health_ttl_s)
+        self._timeout_s = settings.health_timeout_s
+        self._kv_ttl = max(_KV_MIN_TTL_S, math.ceil(settings.health_ttl_s * 2))
+        self._results: dict[str, HealthStatus] = {}
+        self._checks: dict[str, asyncio.Task[HealthStatus]] = {}
+
+    def last(self, backend: Backend) -> HealthStatus | None:
+        """The last known result for ``backend`` (no I/O)."""
+        return self._results.get(backend.key)
+
+    async def gate(self, backend: Backend) -> None:
+        """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""
+        result = self._results.get(backend.key)
+        if result is None or not self._fresh(result):
+            result = await self._refresh(backend, result)
+        if not result.healthy:
+            raise BackendUnhealthy(backend.id)
+
+    def mark_unhealthy(self, backend: Backend) -> None:
+        """Passive check: the proxy could not connect to ``backend``."""
+        result = HealthStatus("unhealthy", self._platform.clock.wall(), None)
+        self._results[backend.key] = result
+        self._share(backend, result)
+
+    def _fresh(self, result: HealthStatus) -> bool:
+        age = self._platform.clock.wall() - result.checked_at
+        return 0 <= age < (self._ttl_s if result.healthy else self._retry_s)
+
+    async def _refresh(self, backend: Backend, last: HealthStatus | None) -> HealthStatus:
+        shared = await self._read_shared(backend)
+        if shared is not None and (last is None or shared.checked_at > last.checked_at):
+            self._results[backend.key] = last = shared
+            if self._fresh(shared):
+                return shared
+        check = self._checks.get(backend.key)
+        if check is None:
+            check = asyncio.ensure_future(self._check(backend))
+            self._checks[backend.key] = check
+            if last is not None and last.healthy:
+                # Stale but healthy: answer now, let the check finish behind us.
+                self._platform.defer(check)
+                return last
+        elif last is not None:
+            return last
+        return await asyncio.shield(check)
+
+    async def _check(self, backend: Backend) -> HealthStatus:
+        clock = self._platform.clock
+        started = clock.monotonic()
+        headers = self._platform.new_headers(
+            [("accept", "application/json"), ("user-agent", "gtd-gateway-health"), *backend.upstream_headers]
+        )
+        try:
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    response = await self._platform.fetch("GET", backend.url + backend.health_path, headers, None)
+                    await self._platform.discard(response.body)
+                healthy = 200 <= response.status < 300
+            except Exception as exc:  # timeout, refused, garbage: all mean unhealthy
+                healthy = False
+                log_event(self._platform.log, clock.wall(), "health_check_failed", backend=backend.key, error=type(exc).__name__)
+            latency = round((clock.monotonic() - started) * 1000, 3)
+            result = HealthStatus("healthy" if healthy else "unhealthy", clock.wall(), latency if healthy else None)
+            self._results[backend.key] = result
+            self._share(backend, result)
+            return result
+        finally:
+            self._checks.pop(backend.key, None)
+
+    async def _read_shared(self, backend: Backend) -> HealthStatus | None:
+        kv = self._platform.kv
+        if kv is None:
+            return None
+        try:
+            raw = await kv.get(KV_PREFIX + backend.key)
+            if raw is None:
+                return None
+            doc = json.loads(raw)
+            return HealthStatus(doc["status"], float(doc["checked_at"]), doc.get("latency_ms"))
+        except Exception as exc:  # a shared cache is an optimisation: never fail on it
+            log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
+            return None
+
+    def _share(self, backend: Backend, result: HealthStatus) -> None:
+        kv = self._platform.kv
+        if kv is None:
+            return
+
+        async def put() -> None:
+            try:
+                await kv.put(KV_PREFIX + backend.key, json.dumps(asdict(result)), expiration_ttl=self._kv_ttl)
+            except Exception as exc:
+                log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
+
+        self._platform.defer(put())

@@ -1,0 +1,1 @@
+"""Cross-cutting request concerns: CORS, authentication, request logs."""

@@ -1,0 +1,69 @@
+"""CORS for browsers calling the gateway (Fetch standard, "CORS protocol").
+
+The allow-list comes from ``CORS_ALLOW_ORIGINS`` (comma list, or ``*``).
+Preflights are answered here, before authentication, and never reach a
+backend. An origin that is not listed is never reflected.
+"""
+
+from __future__ import annotations
+
+from ..errors import ClientError
+from ..runtime import Headers
+from ..settings import Settings
+
+ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+ALLOW_HEADERS = "authorization, content-type, x-api-key, x-backend, x-backend-location, x-request-id"
+EXPOSE_HEADERS = "x-request-id"
+MAX_AGE_S = "600"
+
+
+class OriginNotAllowed(ClientError):
+    status = 403
+    code = "origin_not_allowed"
+    default_message = "This origin may not call the gateway"
+
+
+class Cors:
+    """Decides, once per request, which CORS headers an answer carries."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._any = settings.cors_allow_any
+        self._origins = settings.cors_allow_origins
+        self.enabled = settings.cors_enabled
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return self._any or origin in self._origins
+
+    @staticmethod
+    def is_preflight(method: str, headers: Headers) -> bool:
+        return (
+            method == "OPTIONS"
+            and headers.has("origin")
+            and headers.has("access-control-request-method")
+        )
+
+    def preflight_headers(self, headers: Headers) -> list[tuple[str, str]]:
+        """Headers of the 204 answer to a preflight, or OriginNotAllowed."""
+        origin = headers.get("origin") or ""
+        if not self.enabled or not self.is_allowed_origin(origin):
+            raise OriginNotAllowed()
+        return [
+            ("access-control-allow-origin", "*" if self._any else origin),
+            ("access-control-allow-methods", ALLOW_METHODS),
+            ("access-control-allow-headers", ALLOW_HEADERS),
+            ("access-control-max-age", MAX_AGE_S),
+            ("vary", "Origin"),
+        ]
+
+    def apply(self, origin: str | None, response_headers: Headers) -> None:
+        """Add CORS headers to an actual (non-preflight) answer."""
+        if not self.enabled:
+            return
+        response_headers.append("vary", "Origin")
+        if origin is None or not self.is_allowed_origin(origin):
+            # An upstream must not grant what the gateway does not.
+            response_headers.delete("access-control-allow-origin")
+            response_headers.delete("access-control-allow-credentials")
+            return
+        response_headers.set("access-control-allow-origin", "*" if self._any else origin)
+        response_headers.set("access-control-expose-headers", EXPOSE_HEADERS)

@@ -1,0 +1,1 @@
+"""Forwarding a request to the backend it was routed to."""

@@ -1,0 +1,86 @@
+"""Forward one request to its backend and map what can go wrong.
+
+The body is never read: the runtime's body object goes to the runtime's
+fetch unchanged, and the upstream's body comes back the same way. Failures
+map to answers in one place (cf. Caddy's ``statusError``):
+
+    deadline passed before headers     → 504 upstream_timeout
+    refused / reset / unresolvable     → 503 backend_unavailable (+ passive mark)
+    not HTTP                           → 502 bad_gateway
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from ..errors import (
+    BackendUnavailable,
+    BadGateway,
+    UpstreamConnectError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
+from ..headers import strip_hop_by_hop
+from ..registry.types import Backend
+from ..runtime import Headers, Platform, Request, Response
+
+
+def target_url(backend: Backend, request_url: str) -> str:
+    """The backend's base URL followed by the client's path and query.
+
+    Only path and query are taken from the client, so no request target
+    (absolute form, ``//host``, ``@host``) can change the host we call.
+    """
+    parts = urlsplit(request_url)
+    path = parts.path or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return backend.url + path + ("?" + parts.query if parts.query else "")
+
+
+def forwarding_headers(
+    headers: Headers, request: Request, *, request_id: str, version: str
+) -> None:
+    """Prepare client headers for the upstream, in place."""
+    strip_hop_by_hop(headers)
+    # The runtime's fetch sets Host from the target URL; the original goes on
+    # as X-Forwarded-Host.
+    headers.delete("host")
+    parts = urlsplit(request.url)
+    if request.client_ip:
+        previous = headers.get("x-forwarded-for")
+        headers.set("x-forwarded-for", f"{previous}, {request.client_ip}" if previous else request.client_ip)
+    headers.set("x-forwarded-proto", parts.scheme or "http")
+    if parts.netloc:
+        headers.set("x-forwarded-host", parts.netloc)
+    headers.set("x-gateway-version", version)
+    headers.set("x-request-id", request_id)
+
+
+async def forward(
+    request: Request,
+    headers: Headers,
+    backend: Backend,
+    *,
+    platform: Platform,
+    timeout_s: float,
+    on_connect_error: Callable[[Backend], None],
+) -> Response:
+    """Send ``request`` (with prepared ``headers``) to ``backend``."""
+    for name, value in backend.upstream_headers:
+        headers.set(name, value)
+    url = target_url(backend, request.url)
+    try:
+        async with asyncio.timeout(timeout_s):
+            response = await platform.fetch(request.method, url, headers, request.body)
+    except TimeoutError:
+        raise UpstreamTimeout(backend.id) from None
+    except UpstreamConnectError:
+        on_connect_error(backend)
+        raise BackendUnavailable(backend.id) from None
+    except UpstreamProtocolError:
+        raise BadGateway() from None
+    strip_hop_by_hop(response.headers)
+    return response

@@ -1,0 +1,140 @@
+"""The seam between the gateway core and the runtime it runs on.
+
+The core (everything under ``gateway`` except ``workers_runtime``) sees only
+the types below. Each runtime supplies one :class:`Platform` at start-up:
+
+* Cloudflare Workers / Pyodide: ``gateway.workers_runtime`` (JS fetch, KV
+  binding, JS ``Headers``; bodies stay JS ``ReadableStream`` objects).
+* CPython: ``local_runner.runtime`` (aiohttp client pool, SQLite KV).
+* Unit tests: a plain in-memory platform with a fake ``fetch`` function.
+
+Bodies are opaque: the core hands the body object it received from a runtime
+back to the same runtime, and never reads it. ``bytes`` is the one body type
+every runtime must accept, because the gateway renders its own JSON answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: A body as a runtime carries it: a JS ReadableStream, an async iterator of
+#: bytes, ``bytes`` for the gateway's own answers, or ``None`` for no body.
+Body = Any
+
+
+class Headers(Protocol):
+    """A case-insensitive, multi-valued header map (the Fetch ``Headers`` API)."""
+
+    def get(self, name: str) -> str | None:
+        """Return the value (several values joined by ``", "``) or None."""
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every value of ``name`` with ``value``."""
+
+    def append(self, name: str, value: str) -> None:
+        """Add one more value for ``name``."""
+
+    def delete(self, name: str) -> None:
+        """Remove every value of ``name``; absent names are ignored."""
+
+    def has(self, name: str) -> bool:
+        """Tell whether ``name`` is present."""
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(lower-case name, value)`` pairs."""
+
+    def copy(self) -> Headers:
+        """Return an independent copy of the same runtime type."""
+
+
+@dataclass(slots=True)
+class Request:
+    """The core's view of a client request.
+
+    ``url`` is the absolute URL as the runtime received it (path and query
+    still percent-encoded); ``client_ip`` is the peer as the runtime knows it
+    (the socket peer locally, ``cf-connecting-ip`` on Cloudflare).
+    """
+
+    method: str
+    url: str
+    headers: Headers
+    body: Body
+    client_ip: str | None = None
+
+
+@dataclass(slots=True)
+class Response:
+    """A response travelling back to a runtime: status, headers, opaque body."""
+
+    status: int
+    headers: Headers
+    body: Body = None
+    reason: str = ""
+
+
+class UpstreamFetch(Protocol):
+    """Send one request to an upstream and return once its headers arrived.
+
+    ``body`` is the opaque client body (or ``None``). Failures are raised as
+    ``gateway.errors.UpstreamConnectError`` (refused, reset, unresolvable) or
+    ``gateway.errors.UpstreamProtocolError`` (not valid HTTP); the runtime maps
+    its own exceptions at this boundary. The caller enforces the deadline by
+    cancelling the awaitable; implementations must release the connection
+    when cancelled.
+    """
+
+    def __call__(
+        self, method: str, url: str, headers: Headers, body: Body
+    ) -> Awaitable[Response]: ...
+
+
+class KV(Protocol):
+    """The subset of Workers KV the gateway uses (string values only)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str, expiration_ttl: int | None = None) -> None:
+        """Store ``value``; ``expiration_ttl`` is in seconds (KV's minimum is 60)."""
+
+    async def list(self, prefix: str) -> list[str]:
+        """Return every key that starts with ``prefix`` (all pages)."""
+
+    async def delete(self, key: str) -> None: ...
+
+
+class Clock(Protocol):
+    def wall(self) -> float:
+        """Seconds since the Unix epoch (for timestamps shown to people)."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin (for durations and TTLs)."""
+
+
+class RateLimiter(Protocol):
+    """Answers whether one more request under ``key`` is allowed now."""
+
+    async def allow(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Everything a runtime provides to the core, built once at start-up.
+
+    ``kv`` is the ``BACKEND_CONFIG_KV`` binding, or None when the runtime has
+    none (the twin without ``--kv-path``). ``defer`` schedules work that may
+    outlive the response (``ctx.waitUntil`` on Workers, a task on CPython).
+    ``discard`` releases a fetched body the core does not forward (a health
+    check's). ``rate_limiter`` is None unless the runtime binds one.
+    """
+
+    fetch: UpstreamFetch
+    new_headers: Callable[[Iterable[tuple[str, str]]], Headers]
+    clock: Clock
+    log: Callable[[str], None]
+    defer: Callable[[Awaitable[Any]], None]
+    discard: Callable[[Body], Awaitable[None]]
+    kv: KV | None = None
+    rate_limiter: RateLimiter | None = None

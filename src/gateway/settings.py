@@ -1,0 +1,141 @@
+"""The gateway's settings, parsed once from the environment into a frozen object.
+
+A wrong value raises :class:`SettingsError` naming the variable. The twin
+refuses to start on it; the Worker answers ``500 misconfigured`` with the
+same message. Nothing falls back silently to a default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from . import __version__
+from .registry.types import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; ``variable`` names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable} {problem}")
+
+
+_BACKEND_VAR = re.compile(r"BACKEND_([A-Z0-9][A-Z0-9_]*?)_(CLOUD_URL|URL|NAME|HEALTH_PATH)")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the gateway; see README's settings table for the meaning."""
+
+    environment: Location
+    default_backend: str = "bun-sqlite"
+    upstream_timeout_s: float = 30.0
+    health_ttl_s: float = 30.0
+    health_timeout_s: float = 2.0
+    health_retry_s: float = 5.0
+    registry_ttl_s: float = 60.0
+    registry_stale_s: float = 300.0
+    cors_allow_origins: frozenset[str] = frozenset()
+    cors_allow_any: bool = False
+    api_key: str | None = field(default=None, repr=False)
+    max_body_bytes: int = 0
+    max_header_bytes: int = 32768
+    rate_limit_requests: int = 0
+    rate_limit_period_s: int = 60
+    version: str = __version__
+    local_backends: tuple[Backend, ...] = ()
+    #: Every string variable, for secrets a cloud backend document names.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse ``env`` (variable name → string value); raise SettingsError."""
+        environment = env.get("ENVIRONMENT", "").strip().lower()
+        if environment not in LOCATIONS:
+            raise SettingsError("ENVIRONMENT", "must be 'local' or 'cloud'")
+        default_backend = env.get("DEFAULT_BACKEND", "bun-sqlite").strip()
+        if not BACKEND_ID.fullmatch(default_backend):
+            raise SettingsError("DEFAULT_BACKEND", f"must match {BACKEND_ID.pattern}")
+        origins = tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip())
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise SettingsError("CORS_ALLOW_ORIGINS", f"has an invalid origin {origin!r} (want scheme://host[:port])")
+        rate_limit = _int(env, "RATE_LIMIT_REQUESTS", 0, minimum=0)
+        return cls(
+            environment=environment,  # type: ignore[arg-type]
+            default_backend=default_backend,
+            upstream_timeout_s=_int(env, "UPSTREAM_TIMEOUT_MS", 30000, minimum=1) / 1000,
+            health_ttl_s=_int(env, "HEALTH_TTL_S", 30, minimum=1),
+            health_timeout_s=_int(env, "HEALTH_TIMEOUT_MS", 2000, minimum=1) / 1000,
+            health_retry_s=_int(env, "HEALTH_RETRY_S", 5, minimum=1),
+            registry_ttl_s=_int(env, "REGISTRY_TTL_S", 60, minimum=0),
+            registry_stale_s=_int(env, "REGISTRY_STALE_S", 300, minimum=0),
+            cors_allow_origins=frozenset(o for o in origins if o != "*"),
+            cors_allow_any="*" in origins,
+            api_key=env.get("API_KEY") or None,
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 0, minimum=0),
+            max_header_bytes=_int(env, "MAX_HEADER_BYTES", 32768, minimum=1024),
+            rate_limit_requests=rate_limit,
+            rate_limit_period_s=_int(env, "RATE_LIMIT_PERIOD_S", 60, minimum=1),
+            local_backends=_local_backends(env),
+            secrets=MappingProxyType(dict(env)),
+        )
+
+    @property
+    def cors_enabled(self) -> bool:
+        return self.cors_allow_any or bool(self.cors_allow_origins)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _local_backends(env: Mapping[str, str]) -> tuple[Backend, ...]:
+    """Collect ``BACKEND_<ID>_{URL,CLOUD_URL,NAME,HEALTH_PATH}`` into entries.
+
+    ``<ID>`` maps to the id by lower-casing and turning ``_`` into ``-``
+    (``BACKEND_BUN_SQLITE_URL`` → ``bun-sqlite``). ``_CLOUD_URL`` is read as
+    the suffix, so an id cannot end in ``-cloud``.
+    """
+    fields: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, value in env.items():
+        match = _BACKEND_VAR.fullmatch(name)
+        if match and isinstance(value, str):
+            fields.setdefault(match[1], {})[match[2]] = (name, value)
+    backends: list[Backend] = []
+    for raw_id, found in sorted(fields.items()):
+        backend_id = raw_id.lower().replace("_", "-")
+        first_var = next(iter(found.values()))[0]
+        if not BACKEND_ID.fullmatch(backend_id):
+            raise SettingsError(first_var, f"gives backend id {backend_id!r}, which must match {BACKEND_ID.pattern}")
+        if "URL" not in found and "CLOUD_URL" not in found:
+            raise SettingsError(first_var, f"is set but BACKEND_{raw_id}_URL is not")
+        name = found.get("NAME", ("", backend_id))[1].strip() or backend_id
+        health_var, health_path = found.get("HEALTH_PATH", ("", "/health"))
+        if not health_path.startswith("/") or any(c in health_path for c in "?# \t"):
+            raise SettingsError(health_var, "must be a path starting with '/'")
+        for suffix, location in (("URL", "local"), ("CLOUD_URL", "cloud")):
+            if suffix not in found:
+                continue
+            var, raw_url = found[suffix]
+            try:
+                url = normalise_url(raw_url, location)  # type: ignore[arg-type]
+            except UrlError as exc:
+                raise SettingsError(var, str(exc)) from None
+            backends.append(
+                Backend(id=backend_id, name=name, url=url, type=location, health_path=health_path)  # type: ignore[arg-type]
+            )
+    return tuple(backends)
