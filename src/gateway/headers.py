@@ -53,46 +53,50 @@ def request_id(incoming: str | None) -> str:
 class HeaderMap:
     """A case-insensitive multi-map implementing ``runtime.Headers``.
 
-    Used by the CPython runtime and by unit tests. Values are kept in
-    arrival order; ``get`` joins repeated fields with ``", "`` as the Fetch
-    standard does (``set-cookie`` aside, which callers read through ``items``).
+    Used by the CPython runtime and by unit tests. Fields are grouped by
+    lower-case name in first-seen order, values in arrival order; ``get``
+    joins repeated fields with ``", "`` as the Fetch standard does
+    (``set-cookie`` aside, which callers read through ``items``).
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_fields",)
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = [(k.lower(), v) for k, v in items]
+        fields: dict[str, list[str]] = {}
+        for name, value in items:
+            name = name.lower()
+            values = fields.get(name)
+            if values is None:
+                fields[name] = [value]
+            else:
+                values.append(value)
+        self._fields = fields
 
     def get(self, name: str) -> str | None:
-        name = name.lower()
-        values = [v for k, v in self._items if k == name]
-        if not values:
+        values = self._fields.get(name.lower())
+        if values is None:
             return None
         return values[0] if len(values) == 1 else ", ".join(values)
 
     def set(self, name: str, value: str) -> None:
-        self.delete(name)
-        self._items.append((name.lower(), value))
+        self._fields[name.lower()] = [value]
 
     def append(self, name: str, value: str) -> None:
-        self._items.append((name.lower(), value))
+        self._fields.setdefault(name.lower(), []).append(value)
 
     def delete(self, name: str) -> None:
-        name = name.lower()
-        if any(k == name for k, _ in self._items):
-            self._items = [(k, v) for k, v in self._items if k != name]
+        self._fields.pop(name.lower(), None)
 
     def has(self, name: str) -> bool:
-        name = name.lower()
-        return any(k == name for k, _ in self._items)
+        return name.lower() in self._fields
 
     def items(self) -> Iterator[tuple[str, str]]:
-        return iter(list(self._items))
+        return iter([(name, value) for name, values in self._fields.items() for value in values])
 
     def copy(self) -> HeaderMap:
         clone = HeaderMap()
-        clone._items = list(self._items)
+        clone._fields = {name: list(values) for name, values in self._fields.items()}
         return clone
 
     def __repr__(self) -> str:
-        return f"HeaderMap({self._items!r})"
+        return f"HeaderMap({list(self.items())!r})"
