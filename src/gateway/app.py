@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .errors import (
     GatewayError,
@@ -18,6 +18,7 @@ from .errors import (
     InvalidLocation,
     LocationUnavailable,
     HeadersTooLarge,
+    InvalidRequest,
     MethodNotAllowed,
     Misconfigured,
     NotFound,
@@ -34,7 +35,7 @@ from .registry import create_registry
 from .registry.types import BACKEND_ID, LOCATIONS, Backend, Location
 from .routing.proxy import forward, forwarding_headers
 from .runtime import Headers, Platform, Request, Response
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, parse_cors_origins
 
 GATEWAY_PREFIX = "/_gateway/"
 JSON = "application/json"
@@ -48,7 +49,7 @@ class Gateway:
         self.platform = platform
         self.registry = create_registry(settings, platform)
         self.health = HealthMonitor(settings, platform)
-        self.cors = Cors(settings)
+        self.cors = Cors.from_settings(settings)
         self.auth = ApiKeyAuth(settings.api_key) if settings.api_key else None
 
     async def handle(self, request: Request) -> Response:
@@ -66,29 +67,27 @@ class Gateway:
         except Exception as exc:  # a bug: answer 500 without details, keep the type in the log
             response = self._error(GatewayError(), rid)
             log.outcome = f"error:internal:{type(exc).__name__}"
-        response.headers.set("x-request-id", rid)
-        if log.outcome != "preflight":
-            self.cors.apply(request.headers.get("origin"), response.headers)
-        log.status = response.status
-        log.duration_ms = round((clock.monotonic() - started) * 1000, 3)
-        self.platform.log(log.line())
-        return response
+        return finish(response, request, rid, log, self.cors, self.platform, started)
 
     async def _dispatch(self, request: Request, path: str, rid: str, log: RequestLog) -> Response:
         if Cors.is_preflight(request.method, request.headers):
             log.outcome = "preflight"
             return Response(204, self.platform.new_headers(self.cors.preflight_headers(request.headers)))
-        if path == GATEWAY_PREFIX + "health":
+        # Gateway endpoints are matched on the decoded path, so /_gateway/%68ealth
+        # cannot slip past them to a backend.
+        endpoint = gateway_endpoint(path)
+        if endpoint == "health":
             log.outcome = "gateway"
             return self._gateway_health(request.method)
         headers = request.headers.copy()
-        self._check_limits(request, headers)
+        self._check_limits(headers)
+        # Rate limits come before auth so key guessing is limited too.
+        await self._check_rate(request)
         if self.auth is not None:
             self.auth.authenticate(headers)
-        await self._check_rate(request)
-        if path.startswith(GATEWAY_PREFIX):
+        if endpoint is not None:
             log.outcome = "gateway"
-            return await self._gateway_endpoint(request.method, path)
+            return await self._gateway_endpoint(request.method, endpoint)
 
         backend_id = request.headers.get("x-backend")
         backend_id = self.settings.default_backend if backend_id is None else backend_id.strip()
@@ -114,15 +113,21 @@ class Gateway:
             log.upstream_ms = round((self.platform.clock.monotonic() - upstream_started) * 1000, 3)
         return response
 
-    def _check_limits(self, request: Request, headers: Headers) -> None:
+    def _check_limits(self, headers: Headers) -> None:
         size = sum(len(k) + len(v) + 4 for k, v in headers.items())
         if size > self.settings.max_header_bytes:
             raise HeadersTooLarge()
+        raw_length = headers.get("content-length")
+        if raw_length is None:
+            return
+        # Repeated fields arrive joined ("10, 10"): equal values are one
+        # length (RFC 9110 §8.6); anything else is a malformed request.
+        lengths = {value.strip() for value in raw_length.split(",")}
+        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+            raise InvalidRequest("Invalid Content-Length")
         limit = self.settings.max_body_bytes
-        if limit:
-            length = headers.get("content-length")
-            if length is not None and length.strip().isdigit() and int(length) > limit:
-                raise PayloadTooLarge()
+        if limit and int(lengths.pop()) > limit:
+            raise PayloadTooLarge()
 
     async def _check_rate(self, request: Request) -> None:
         limiter = self.platform.rate_limiter
@@ -156,8 +161,8 @@ class Gateway:
             {"status": "ok", "version": self.settings.version, "environment": self.settings.environment},
         )
 
-    async def _gateway_endpoint(self, method: str, path: str) -> Response:
-        if path != GATEWAY_PREFIX + "backends":
+    async def _gateway_endpoint(self, method: str, endpoint: str) -> Response:
+        if endpoint != "backends":
             raise NotFound()
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed("GET, HEAD")
@@ -181,25 +186,67 @@ class Gateway:
 
     def _json(self, status: int, payload: object) -> Response:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        return Response(status, self.platform.new_headers([("content-type", JSON)]), body)
+        headers = self.platform.new_headers([("content-type", JSON), ("content-length", str(len(body)))])
+        return Response(status, headers, body)
 
     def _error(self, exc: GatewayError, rid: str) -> Response:
         headers = self.platform.new_headers([("content-type", JSON), *exc.extra_headers])
         return Response(exc.status, headers, exc.body(rid))
 
 
-class _Misconfigured:
-    """Stands in for a Gateway whose settings did not parse (Worker side)."""
+def gateway_endpoint(path: str) -> str | None:
+    """``"health"`` for ``/_gateway/health`` etc.; None when not a gateway path."""
+    if not path.startswith("/_"):
+        return None  # the common case, decided without decoding
+    decoded = unquote(path)
+    if decoded == GATEWAY_PREFIX.rstrip("/"):
+        return ""
+    if decoded.startswith(GATEWAY_PREFIX):
+        return decoded[len(GATEWAY_PREFIX):]
+    return None
 
-    def __init__(self, error: SettingsError, platform: Platform) -> None:
+
+def finish(
+    response: Response, request: Request, rid: str, log: RequestLog, cors: Cors | None, platform: Platform, started: float
+) -> Response:
+    """The last step of every answer: request id, CORS, HEAD, the log line."""
+    response.headers.set("x-request-id", rid)
+    if cors is not None and log.outcome != "preflight":
+        cors.apply(request.headers.get("origin"), response.headers)
+    if request.method == "HEAD" and isinstance(response.body, bytes):
+        response.body = None  # our own answers: same headers as GET, no body
+    log.status = response.status
+    log.duration_ms = round((platform.clock.monotonic() - started) * 1000, 3)
+    platform.log(log.line())
+    return response
+
+
+class _Misconfigured:
+    """Stands in for a Gateway whose settings did not parse (Worker side).
+
+    Every request gets ``500 misconfigured`` naming the variable, still with
+    a request id, a log line and (unless CORS itself is the bad setting)
+    CORS headers, so a browser can read why.
+    """
+
+    def __init__(self, error: SettingsError, env: Mapping[str, str], platform: Platform) -> None:
         self.error = Misconfigured(f"Gateway misconfigured: {error}")
         self.platform = platform
+        try:
+            self.cors: Cors | None = Cors(*parse_cors_origins(env))
+        except SettingsError:
+            self.cors = None
         log_event(platform.log, platform.clock.wall(), "misconfigured", variable=error.variable, problem=str(error))
 
     async def handle(self, request: Request) -> Response:
+        clock = self.platform.clock
+        started = clock.monotonic()
         rid = make_request_id(request.headers.get("x-request-id"))
-        headers = self.platform.new_headers([("content-type", JSON), ("x-request-id", rid)])
-        return Response(self.error.status, headers, self.error.body(rid))
+        log = RequestLog.start(clock.wall(), rid, request.method, urlsplit(request.url).path or "/")
+        log.outcome = f"error:{self.error.code}"
+        headers = self.platform.new_headers([("content-type", JSON)])
+        response = Response(self.error.status, headers, self.error.body(rid))
+        return finish(response, request, rid, log, self.cors, self.platform, started)
 
 
 def build_gateway(env: Mapping[str, str], platform: Platform) -> Gateway:
@@ -217,7 +264,7 @@ def gateway_for(env: Mapping[str, str], platform: Platform) -> Gateway | _Miscon
         try:
             gateway: Gateway | _Misconfigured = build_gateway(env, platform)
         except SettingsError as exc:
-            gateway = _Misconfigured(exc, platform)
+            gateway = _Misconfigured(exc, env, platform)
         _built = (env, platform, gateway)
     return _built[2]
 

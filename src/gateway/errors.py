@@ -2,6 +2,7 @@
 
     GatewayError                     (status, code) → {"error": {...}}
      ├── ClientError                 4xx: the caller can fix it
+     │    ├── InvalidRequest         400 bad_request
      │    ├── InvalidBackend         400 invalid_backend
      │    ├── UnknownBackend         400 unknown_backend
      │    ├── InvalidLocation        400 invalid_location
@@ -54,6 +55,11 @@ class GatewayError(Exception):
 
 class ClientError(GatewayError):
     status = 400
+
+
+class InvalidRequest(ClientError):
+    code = "bad_request"
+    default_message = "Malformed request"
 
 
 class InvalidBackend(ClientError):

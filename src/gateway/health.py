@@ -19,6 +19,7 @@ marks the entry unhealthy at once (:meth:`HealthMonitor.mark_unhealthy`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -33,6 +34,16 @@ from .settings import Settings
 Status = Literal["healthy", "unhealthy"]
 KV_PREFIX = "health:"
 _KV_MIN_TTL_S = 60
+
+
+def _slot(backend: Backend) -> str:
+    """Results belong to an entry *and* its URL: a changed URL starts afresh."""
+    return f"{backend.key} {backend.url}"
+
+
+def url_digest(backend: Backend) -> str:
+    """A short digest of the URL, so shared results never name it in KV."""
+    return hashlib.sha256(backend.url.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +69,11 @@ class HealthMonitor:
 
     def last(self, backend: Backend) -> HealthStatus | None:
         """The last known result for ``backend`` (no I/O)."""
-        return self._results.get(backend.key)
+        return self._results.get(_slot(backend))
 
     async def gate(self, backend: Backend) -> None:
         """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""
-        result = self._results.get(backend.key)
+        result = self._results.get(_slot(backend))
         if result is None or not self._fresh(result):
             result = await self._refresh(backend, result)
         if not result.healthy:
@@ -71,7 +82,7 @@ class HealthMonitor:
     def mark_unhealthy(self, backend: Backend) -> None:
         """Passive check: the proxy could not connect to ``backend``."""
         result = HealthStatus("unhealthy", self._platform.clock.wall(), None)
-        self._results[backend.key] = result
+        self._results[_slot(backend)] = result
         self._share(backend, result)
 
     def _fresh(self, result: HealthStatus) -> bool:
@@ -81,18 +92,18 @@ class HealthMonitor:
     async def _refresh(self, backend: Backend, last: HealthStatus | None) -> HealthStatus:
         shared = await self._read_shared(backend)
         if shared is not None and (last is None or shared.checked_at > last.checked_at):
-            self._results[backend.key] = last = shared
+            self._results[_slot(backend)] = last = shared
             if self._fresh(shared):
                 return shared
-        check = self._checks.get(backend.key)
+        check = self._checks.get(_slot(backend))
         if check is None:
             check = asyncio.ensure_future(self._check(backend))
-            self._checks[backend.key] = check
+            self._checks[_slot(backend)] = check
             if last is not None and last.healthy:
                 # Stale but healthy: answer now, let the check finish behind us.
                 self._platform.defer(check)
                 return last
-        elif last is not None:
+        elif last is not None and last.healthy:
             return last
         return await asyncio.shield(check)
 
@@ -113,11 +124,11 @@ class HealthMonitor:
                 log_event(self._platform.log, clock.wall(), "health_check_failed", backend=backend.key, error=type(exc).__name__)
             latency = round((clock.monotonic() - started) * 1000, 3)
             result = HealthStatus("healthy" if healthy else "unhealthy", clock.wall(), latency if healthy else None)
-            self._results[backend.key] = result
+            self._results[_slot(backend)] = result
             self._share(backend, result)
             return result
         finally:
-            self._checks.pop(backend.key, None)
+            self._checks.pop(_slot(backend), None)
 
     async def _read_shared(self, backend: Backend) -> HealthStatus | None:
         kv = self._platform.kv
@@ -128,7 +139,12 @@ class HealthMonitor:
             if raw is None:
                 return None
             doc = json.loads(raw)
-            return HealthStatus(doc["status"], float(doc["checked_at"]), doc.get("latency_ms"))
+            status = doc["status"]
+            if status not in ("healthy", "unhealthy"):
+                raise ValueError("bad status")
+            result = HealthStatus(status, float(doc["checked_at"]), doc.get("latency_ms"))
+            # A result for a URL this entry no longer has says nothing about it.
+            return result if doc.get("target") == url_digest(backend) else None
         except Exception as exc:  # a shared cache is an optimisation: never fail on it
             log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
             return None
@@ -140,7 +156,8 @@ class HealthMonitor:
 
         async def put() -> None:
             try:
-                await kv.put(KV_PREFIX + backend.key, json.dumps(asdict(result)), expiration_ttl=self._kv_ttl)
+                value = json.dumps({**asdict(result), "target": url_digest(backend)})
+                await kv.put(KV_PREFIX + backend.key, value, expiration_ttl=self._kv_ttl)
             except Exception as exc:
                 log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
 

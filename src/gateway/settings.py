@@ -60,10 +60,7 @@ class Settings:
         default_backend = env.get("DEFAULT_BACKEND", "bun-sqlite").strip()
         if not BACKEND_ID.fullmatch(default_backend):
             raise SettingsError("DEFAULT_BACKEND", f"must match {BACKEND_ID.pattern}")
-        origins = tuple(o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip())
-        for origin in origins:
-            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
-                raise SettingsError("CORS_ALLOW_ORIGINS", f"has an invalid origin {origin!r} (want scheme://host[:port])")
+        cors_any, cors_origins = parse_cors_origins(env)
         rate_limit = _int(env, "RATE_LIMIT_REQUESTS", 0, minimum=0)
         return cls(
             environment=environment,  # type: ignore[arg-type]
@@ -74,8 +71,8 @@ class Settings:
             health_retry_s=_int(env, "HEALTH_RETRY_S", 5, minimum=1),
             registry_ttl_s=_int(env, "REGISTRY_TTL_S", 60, minimum=0),
             registry_stale_s=_int(env, "REGISTRY_STALE_S", 300, minimum=0),
-            cors_allow_origins=frozenset(o for o in origins if o != "*"),
-            cors_allow_any="*" in origins,
+            cors_allow_origins=cors_origins,
+            cors_allow_any=cors_any,
             api_key=env.get("API_KEY") or None,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 0, minimum=0),
             max_header_bytes=_int(env, "MAX_HEADER_BYTES", 32768, minimum=1024),
@@ -88,6 +85,15 @@ class Settings:
     @property
     def cors_enabled(self) -> bool:
         return self.cors_allow_any or bool(self.cors_allow_origins)
+
+
+def parse_cors_origins(env: Mapping[str, str]) -> tuple[bool, frozenset[str]]:
+    """``CORS_ALLOW_ORIGINS`` as (any origin allowed, listed origins)."""
+    origins = [o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise SettingsError("CORS_ALLOW_ORIGINS", f"has an invalid origin {origin!r} (want scheme://host[:port])")
+    return "*" in origins, frozenset(o for o in origins if o != "*")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -26,10 +26,14 @@ class OriginNotAllowed(ClientError):
 class Cors:
     """Decides, once per request, which CORS headers an answer carries."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._any = settings.cors_allow_any
-        self._origins = settings.cors_allow_origins
-        self.enabled = settings.cors_enabled
+    def __init__(self, allow_any: bool, origins: frozenset[str]) -> None:
+        self._any = allow_any
+        self._origins = origins
+        self.enabled = allow_any or bool(origins)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Cors:
+        return cls(settings.cors_allow_any, settings.cors_allow_origins)
 
     def is_allowed_origin(self, origin: str) -> bool:
         return self._any or origin in self._origins
@@ -57,10 +61,9 @@ class Cors:
 
     def apply(self, origin: str | None, response_headers: Headers) -> None:
         """Add CORS headers to an actual (non-preflight) answer."""
-        if not self.enabled:
-            return
-        response_headers.append("vary", "Origin")
-        if origin is None or not self.is_allowed_origin(origin):
+        if self.enabled:
+            response_headers.append("vary", "Origin")
+        if not self.enabled or origin is None or not self.is_allowed_origin(origin):
             # An upstream must not grant what the gateway does not.
             response_headers.delete("access-control-allow-origin")
             response_headers.delete("access-control-allow-credentials")

@@ -31,6 +31,8 @@ from ..runtime import KV, Clock
 from .types import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
 
 KEY_PREFIX = "backend:"
+#: Secrets of the gateway itself, which a document must not send upstream.
+_RESERVED_SECRETS = frozenset({"API_KEY"})
 #: Negative look-ups are cached too; this caps what random ids can cost.
 _MAX_ABSENT = 4096
 
@@ -103,6 +105,8 @@ def _credentials(doc: dict[str, Any], secrets: Mapping[str, str]) -> tuple[tuple
             return None
         if not isinstance(name, str) or not name:
             raise DocumentError(f"field {field!r} must name a secret")
+        if name in _RESERVED_SECRETS:
+            raise DocumentError(f"field {field!r} may not name the gateway's own {name}")
         value = secrets.get(name)
         if not value:
             raise MissingSecret(f"field {field!r} names secret {name!r}, which is not set")
@@ -165,6 +169,9 @@ class CloudRegistry:
             keys = [KEY_PREFIX + backend_id for backend_id in self._cache]
         ids = sorted({k[len(KEY_PREFIX):] for k in keys if BACKEND_ID.fullmatch(k[len(KEY_PREFIX):])})
         loaded = await asyncio.gather(*(self._load(i) for i in ids), return_exceptions=True)
+        for result in loaded:
+            if isinstance(result, RegistryUnavailable):
+                raise result
         return [c.backend for c in loaded if isinstance(c, _Cached) and c.backend is not None]
 
     async def _load(self, backend_id: str) -> _Cached:

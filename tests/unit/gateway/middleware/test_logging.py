@@ -1,0 +1,38 @@
+import json
+
+from gateway.middleware.logging import RequestLog, log_event
+from tests.unit.fakes import WALL_START, Logs
+
+FIELDS = {"ts", "request_id", "method", "path", "backend", "location", "status", "duration_ms", "upstream_ms",
+          "outcome"}
+
+
+def test_request_line_is_one_json_object_with_the_listed_fields():
+    log = RequestLog.start(WALL_START, "rid", "GET", "/tasks")
+    line = log.line()
+    assert "\n" not in line
+    assert set(json.loads(line)) == FIELDS
+
+
+def test_timestamp_is_iso_utc_with_milliseconds():
+    assert RequestLog.start(WALL_START + 0.25, "r", "GET", "/").ts == "2023-11-14T22:13:20.250Z"
+
+
+def test_request_line_defaults():
+    doc = json.loads(RequestLog.start(WALL_START, "rid", "GET", "/x").line())
+    assert doc["backend"] is None and doc["upstream_ms"] is None and doc["outcome"] == "proxied"
+
+
+def test_event_line_carries_event_and_fields():
+    logs = Logs()
+    log_event(logs, WALL_START, "registry_kv_error", backend="x", error="OSError")
+    (line,) = logs
+    assert json.loads(line) == {
+        "ts": "2023-11-14T22:13:20.000Z", "event": "registry_kv_error", "backend": "x", "error": "OSError"
+    }
+
+
+def test_event_line_renders_unusual_values_as_strings():
+    logs = Logs()
+    log_event(logs, WALL_START, "e", thing=ValueError("v"))
+    assert json.loads(logs[0])["thing"] == "v"

@@ -1,0 +1,86 @@
+import pytest
+
+from gateway.headers import HOP_BY_HOP, HeaderMap, request_id, strip_hop_by_hop
+
+
+def test_header_map_get_is_case_insensitive():
+    assert HeaderMap([("Content-Type", "a/b")]).get("CONTENT-TYPE") == "a/b"
+
+
+def test_header_map_get_joins_repeated_fields():
+    assert HeaderMap([("x", "1"), ("X", "2")]).get("x") == "1, 2"
+
+
+def test_header_map_get_absent_is_none():
+    assert HeaderMap().get("x") is None
+
+
+def test_header_map_set_replaces_every_value():
+    h = HeaderMap([("x", "1"), ("x", "2")])
+    h.set("X", "3")
+    assert list(h.items()) == [("x", "3")]
+
+
+def test_header_map_append_keeps_previous_values():
+    h = HeaderMap([("x", "1")])
+    h.append("X", "2")
+    assert list(h.items()) == [("x", "1"), ("x", "2")]
+
+
+def test_header_map_delete_removes_every_value_and_ignores_absent():
+    h = HeaderMap([("x", "1"), ("y", "2"), ("X", "3")])
+    h.delete("x")
+    h.delete("absent")
+    assert list(h.items()) == [("y", "2")]
+    assert not h.has("x")
+
+
+def test_header_map_items_are_lower_case():
+    assert list(HeaderMap([("X-Thing", "V")]).items()) == [("x-thing", "V")]
+
+
+def test_header_map_copy_is_independent():
+    h = HeaderMap([("x", "1")])
+    c = h.copy()
+    c.set("x", "2")
+    c.append("y", "3")
+    assert list(h.items()) == [("x", "1")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+     "transfer-encoding", "upgrade"],
+)
+def test_hop_by_hop_field_is_stripped(name):
+    h = HeaderMap([(name.title(), "v"), ("content-type", "text/plain")])
+    strip_hop_by_hop(h)
+    assert list(h.items()) == [("content-type", "text/plain")]
+
+
+def test_hop_by_hop_list_covers_rfc_9110():
+    assert {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+            "proxy-authenticate", "proxy-authorization"} <= HOP_BY_HOP
+
+
+def test_fields_named_in_connection_are_stripped():
+    h = HeaderMap([("Connection", "X-Secret-Hop, close"), ("connection", "x-other"), ("x-secret-hop", "1"),
+                   ("x-other", "2"), ("close", "3"), ("x-keep", "4")])
+    strip_hop_by_hop(h)
+    assert list(h.items()) == [("x-keep", "4")]
+
+
+@pytest.mark.parametrize("incoming", ["abc", "A.b_c-9", "x" * 128])
+def test_well_formed_request_id_is_kept(incoming):
+    assert request_id(incoming) == incoming
+
+
+@pytest.mark.parametrize("incoming", [None, "", "x" * 129, "has space", "a/b", "a\nb", "é"])
+def test_malformed_request_id_is_replaced(incoming):
+    fresh = request_id(incoming)
+    assert fresh != incoming
+    assert len(fresh) >= 16 and fresh.isalnum()
+
+
+def test_fresh_request_ids_differ():
+    assert request_id(None) != request_id(None)

@@ -1,0 +1,278 @@
+import asyncio
+import json
+
+import pytest
+
+from gateway.errors import BackendUnhealthy, UpstreamConnectError, UpstreamProtocolError
+from gateway.health import HealthMonitor, url_digest
+from gateway.registry.types import Backend
+from gateway.settings import Settings
+from tests.unit.fakes import WALL_START, FakeKV, Harness, fail, gated, respond
+
+BUN = Backend("bun-sqlite", "Bun", "http://bun.internal:3000", "local")
+D1 = Backend("cf-d1", "D1", "https://d1.example.com", "cloud", health_path="/health",
+             upstream_headers=(("cf-access-client-id", "id-1"), ("cf-access-client-secret", "sec-1")))
+
+
+KEY = "health:bun-sqlite@local"
+
+
+def shared(status: str, checked_at: float, latency_ms: float | None = None, backend: Backend = BUN) -> str:
+    return json.dumps(
+        {"status": status, "checked_at": checked_at, "latency_ms": latency_ms, "target": url_digest(backend)}
+    )
+
+
+def monitor(h: Harness, **env: str) -> HealthMonitor:
+    return HealthMonitor(Settings.from_env({"ENVIRONMENT": "local", **env}), h.platform)
+
+
+async def test_first_request_waits_for_one_health_check():
+    h = Harness.local()
+    await monitor(h).gate(BUN)
+    (check,) = h.upstream.calls
+    assert (check.method, check.url, check.body) == ("GET", "http://bun.internal:3000/health", None)
+    assert check.header("accept") == "application/json"
+
+
+async def test_health_check_uses_the_backend_health_path():
+    h = Harness.local()
+    h.upstream.health_paths = {"/base/ready"}
+    await monitor(h).gate(Backend("x", "X", "http://x:1/base", "local", health_path="/ready"))
+    assert [c.url for c in h.upstream.health_checks] == ["http://x:1/base/ready"]
+
+
+async def test_health_check_sends_the_backend_credentials():
+    h = Harness.local()
+    await monitor(h).gate(D1)
+    (check,) = h.upstream.calls
+    assert check.header("cf-access-client-id") == "id-1"
+    assert check.header("cf-access-client-secret") == "sec-1"
+
+
+async def test_health_check_body_is_discarded():
+    h = Harness.local()
+    body = object()
+    h.upstream.health = respond(200, body=body)
+    await monitor(h).gate(BUN)
+    assert h.discarded == [body]
+
+
+async def test_fresh_healthy_result_is_reused_without_a_round_trip():
+    h = Harness.local()
+    m = monitor(h, HEALTH_TTL_S="30")
+    await m.gate(BUN)
+    h.clock.advance(29)
+    await m.gate(BUN)
+    await m.gate(BUN)
+    assert len(h.upstream.calls) == 1
+
+
+async def test_result_is_cached_per_location():
+    h = Harness.local()
+    m = monitor(h)
+    await m.gate(BUN)
+    await m.gate(Backend("bun-sqlite", "Bun", "https://bun.example.com", "cloud"))
+    assert [c.host for c in h.upstream.calls] == ["bun.internal:3000", "bun.example.com"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 404, 301])
+async def test_non_2xx_health_answer_is_unhealthy(status):
+    h = Harness.local()
+    h.upstream.health = respond(status)
+    with pytest.raises(BackendUnhealthy) as err:
+        await monitor(h).gate(BUN)
+    assert err.value.status == 503
+    assert err.value.code == "backend_unhealthy"
+
+
+@pytest.mark.parametrize("exc", [UpstreamConnectError, UpstreamProtocolError, RuntimeError])
+async def test_failed_health_check_is_unhealthy_and_logged(exc):
+    h = Harness.local()
+    h.upstream.health = fail(exc, "http://bun.internal:3000 said no")
+    with pytest.raises(BackendUnhealthy):
+        await monitor(h).gate(BUN)
+    (event,) = h.logs.events("health_check_failed")
+    assert event["backend"] == "bun-sqlite@local"
+    assert event["error"] == exc.__name__
+
+
+async def test_health_check_has_its_own_timeout():
+    h = Harness.local()
+    h.upstream.health = h.upstream.hang()
+    with pytest.raises(BackendUnhealthy):
+        await monitor(h, HEALTH_TIMEOUT_MS="50").gate(BUN)
+    assert h.upstream.cancelled == 1
+
+
+async def test_unhealthy_result_is_not_rechecked_before_retry_interval():
+    h = Harness.local()
+    h.upstream.health = respond(503)
+    m = monitor(h, HEALTH_RETRY_S="5")
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+    h.clock.advance(4)
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+    assert len(h.upstream.calls) == 1
+
+
+async def test_unhealthy_backend_is_rechecked_after_retry_interval_and_recovers():
+    h = Harness.local()
+    h.upstream.health = respond(503)
+    m = monitor(h, HEALTH_RETRY_S="5")
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+    h.upstream.health = respond(200)
+    h.clock.advance(5)
+    await m.gate(BUN)
+    assert len(h.upstream.calls) == 2
+
+
+async def test_concurrent_first_requests_share_one_check():
+    h = Harness.local()
+    release = asyncio.Event()
+    h.upstream.health = gated(release)
+    m = monitor(h)
+    waiting = [asyncio.ensure_future(m.gate(BUN)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*waiting)
+    assert len(h.upstream.calls) == 1
+
+
+async def test_concurrent_requests_share_the_recheck_of_an_unhealthy_backend():
+    # "No result, or a stale unhealthy one → the request waits for a check";
+    # requests arriving while that check runs must share it, not get the old
+    # unhealthy answer.
+    h = Harness.local()
+    h.upstream.health = respond(503)
+    m = monitor(h, HEALTH_RETRY_S="5")
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+    h.clock.advance(6)
+    release = asyncio.Event()
+    h.upstream.health = gated(release, 200)
+    waiting = [asyncio.ensure_future(m.gate(BUN)) for _ in range(3)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert results == [None, None, None]
+    assert len(h.upstream.calls) == 2
+
+
+async def test_stale_healthy_result_is_served_while_one_background_check_runs():
+    h = Harness.local()
+    m = monitor(h, HEALTH_TTL_S="30")
+    await m.gate(BUN)
+    h.clock.advance(31)
+    release = asyncio.Event()
+    h.upstream.health = gated(release, 200)
+    await asyncio.wait_for(m.gate(BUN), 1)  # does not wait for the check
+    await asyncio.wait_for(m.gate(BUN), 1)
+    await asyncio.sleep(0)
+    assert len(h.upstream.calls) == 2  # the first check, then one re-check
+    release.set()
+    await h.deferred.drain()
+    assert m.last(BUN).checked_at == WALL_START + 31
+
+
+async def test_background_recheck_that_fails_marks_unhealthy_for_later_requests():
+    h = Harness.local()
+    m = monitor(h, HEALTH_TTL_S="30")
+    await m.gate(BUN)
+    h.clock.advance(31)
+    h.upstream.health = respond(500)
+    await m.gate(BUN)
+    await h.deferred.drain()
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+
+
+async def test_mark_unhealthy_fails_the_next_request_without_a_check():
+    h = Harness.local()
+    m = monitor(h)
+    await m.gate(BUN)
+    m.mark_unhealthy(BUN)
+    with pytest.raises(BackendUnhealthy):
+        await m.gate(BUN)
+    assert len(h.upstream.calls) == 1
+    assert m.last(BUN).status == "unhealthy"
+
+
+async def test_last_reports_status_time_and_latency():
+    h = Harness.local()
+    m = monitor(h)
+    assert m.last(BUN) is None
+    await m.gate(BUN)
+    last = m.last(BUN)
+    assert (last.status, last.checked_at) == ("healthy", WALL_START)
+    assert last.latency_ms is not None and last.latency_ms >= 0
+
+
+async def test_result_is_shared_through_kv_with_check_time_inside():
+    kv = FakeKV()
+    h = Harness.local(kv=kv)
+    await monitor(h, HEALTH_TTL_S="10").gate(BUN)
+    await h.deferred.drain()
+    doc = json.loads(kv.data["health:bun-sqlite@local"])
+    assert doc["status"] == "healthy"
+    assert doc["checked_at"] == WALL_START
+    assert kv.ttls["health:bun-sqlite@local"] >= 60
+
+
+async def test_fresh_result_from_kv_avoids_a_check():
+    kv = FakeKV({KEY: shared("healthy", WALL_START - 5, 3)})
+    h = Harness.local(kv=kv)
+    await monitor(h).gate(BUN)
+    assert h.upstream.calls == []
+
+
+async def test_fresh_unhealthy_result_from_kv_fails_without_a_check():
+    kv = FakeKV({KEY: shared("unhealthy", WALL_START - 1)})
+    h = Harness.local(kv=kv)
+    with pytest.raises(BackendUnhealthy):
+        await monitor(h).gate(BUN)
+    assert h.upstream.calls == []
+
+
+async def test_result_in_kv_for_another_url_is_ignored():
+    moved = Backend("bun-sqlite", "Bun", "http://elsewhere.internal:3000", "local")
+    kv = FakeKV({KEY: shared("unhealthy", WALL_START - 1, backend=moved)})
+    h = Harness.local(kv=kv)
+    await monitor(h).gate(BUN)
+    assert len(h.upstream.calls) == 1
+
+
+async def test_stale_result_in_kv_still_triggers_a_check():
+    kv = FakeKV({KEY: shared("unhealthy", WALL_START - 3600)})
+    h = Harness.local(kv=kv)
+    await monitor(h).gate(BUN)
+    assert len(h.upstream.calls) == 1
+
+
+@pytest.mark.parametrize("raw", ["not json", "{}", "[]"])
+async def test_garbage_in_kv_is_ignored(raw):
+    h = Harness.local(kv=FakeKV({"health:bun-sqlite@local": raw}))
+    await monitor(h).gate(BUN)
+    assert len(h.upstream.calls) == 1
+    assert h.logs.events("health_kv_error")
+
+
+async def test_failing_kv_does_not_fail_the_request():
+    kv = FakeKV()
+    kv.failing = True
+    h = Harness.local(kv=kv)
+    await monitor(h).gate(BUN)
+    await h.deferred.drain()
+    assert len(h.upstream.calls) == 1
+    assert h.logs.events("health_kv_error")
+
+
+async def test_passive_mark_is_shared_through_kv():
+    kv = FakeKV()
+    h = Harness.local(kv=kv)
+    monitor(h).mark_unhealthy(BUN)
+    await h.deferred.drain()
+    assert json.loads(kv.data["health:bun-sqlite@local"])["status"] == "unhealthy"
