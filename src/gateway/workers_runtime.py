@@ -1,0 +1,363 @@
+"""The seam over Cloudflare's Python Workers runtime (Pyodide inside workerd).
+
+The only module of ``gateway`` that imports ``js`` or ``pyodide``. It turns
+the Worker's native objects into the core's views (``gateway.runtime``) and
+back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
+
+* headers and bodies stay on the JS side: a :class:`JsHeaders` wraps a JS
+  ``Headers`` (the SDK's conversion to ``http.client.HTTPMessage`` split
+  values on commas, workerd#5915) and a body is the JS ``ReadableStream``
+  itself (copying one above ~10 MB into Python crashes the isolate);
+* ``fetch`` is the global JS ``fetch`` with ``redirect: "manual"``; JS errors
+  become ``UpstreamConnectError``/``UpstreamProtocolError`` here and nowhere
+  else. The core enforces deadlines by cancelling the awaitable, so the
+  upstream request is aborted through our own ``AbortController``
+  (``AbortSignal.timeout`` on concurrent fetches wedged isolates, workerd#6624);
+* ``kv`` wraps the ``BACKEND_CONFIG_KV`` binding, ``rate_limiter`` the
+  optional ``RATE_LIMITER`` (Workers Rate Limiting) binding;
+* ``defer`` hands work to ``ctx.waitUntil`` of the request that started it.
+
+Everything is built once per JS ``env`` object and kept, so the core's own
+per-environment cache (settings, registry, health) survives across requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import js
+from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
+
+from .errors import UpstreamConnectError, UpstreamProtocolError
+from .runtime import Body, Platform, Request, Response
+
+try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
+    from pyodide.ffi import jsnull
+except ImportError:  # pragma: no cover
+    jsnull = None
+
+KV_BINDING = "BACKEND_CONFIG_KV"
+RATE_LIMIT_BINDING = "RATE_LIMITER"
+
+#: Statuses whose response must not carry a body (Fetch standard, "null body status").
+_NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
+
+#: Error text of a reply that was not HTTP: undici's llhttp codes, workerd's parser.
+_PROTOCOL_MARKERS = ("hpe_", "parse error", "invalid http", "malformed", "und_err_info")
+
+OnFetch = Callable[[Request, Mapping[str, str], Platform], Awaitable[Response]]
+
+#: The JS ExecutionContext of the request being served (``defer`` needs it).
+_request_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("request_ctx")
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value is jsnull
+
+
+class JsHeaders:
+    """``runtime.Headers`` over a JS ``Headers`` object.
+
+    Values stay in JS and are read one at a time. The set of names present is
+    mirrored in Python once known, so the core's many ``delete``/``has`` calls
+    for absent names (hop-by-hop stripping) cost no FFI round trip.
+    """
+
+    __slots__ = ("js", "_names")
+
+    def __init__(self, js_headers: Any, names: set[str] | None = None) -> None:
+        self.js = js_headers
+        self._names = names
+
+    def _known(self) -> set[str]:
+        if self._names is None:
+            self._names = set(js.Array.from_(self.js.keys()).to_py())
+        return self._names
+
+    def get(self, name: str) -> str | None:
+        if self._names is not None and name.lower() not in self._names:
+            return None
+        value = self.js.get(name)
+        return None if _absent(value) else value
+
+    def set(self, name: str, value: str) -> None:
+        self.js.set(name, value)
+        if self._names is not None:
+            self._names.add(name.lower())
+
+    def append(self, name: str, value: str) -> None:
+        self.js.append(name, value)
+        if self._names is not None:
+            self._names.add(name.lower())
+
+    def delete(self, name: str) -> None:
+        name = name.lower()
+        names = self._known()
+        if name in names:
+            self.js.delete(name)
+            names.discard(name)
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._known()
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        # One conversion for all pairs instead of two FFI calls per header.
+        pairs = js.Array.from_(self.js).to_py()
+        self._names = {name for name, _ in pairs}
+        return iter([(name, value) for name, value in pairs])
+
+    def copy(self) -> JsHeaders:
+        names = None if self._names is None else set(self._names)
+        return JsHeaders(js.Headers.new(self.js), names)
+
+    def __repr__(self) -> str:
+        return f"JsHeaders({list(self.items())!r})"
+
+
+def new_headers(items: Iterable[tuple[str, str]] = ()) -> JsHeaders:
+    pairs = [[name.lower(), value] for name, value in items]
+    return JsHeaders(js.Headers.new(to_js(pairs)) if pairs else js.Headers.new(), {name for name, _ in pairs})
+
+
+def _js_headers(headers: Any) -> Any:
+    if isinstance(headers, JsHeaders):
+        return headers.js
+    return new_headers(headers.items()).js
+
+
+def _js_body(body: Body) -> Any:
+    """A body JS accepts: streams pass through, the gateway's own bytes are copied once."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return to_js(bytes(body))
+    return body
+
+
+def _options(**fields: Any) -> Any:
+    options = js.Object.new()
+    for name, value in fields.items():
+        setattr(options, name, value)
+    return options
+
+
+def _upstream_error(exc: JsException) -> Exception:
+    """Map a rejected JS ``fetch`` to the core's two upstream failures."""
+    text = " ".join(
+        str(part)
+        for part in (
+            getattr(exc, "name", ""),
+            getattr(exc, "message", "") or exc,
+            _cause(exc),
+        )
+        if part
+    ).lower()
+    if any(marker in text for marker in _PROTOCOL_MARKERS):
+        return UpstreamProtocolError(text)
+    return UpstreamConnectError(text)
+
+
+def _cause(exc: JsException) -> str:
+    """undici puts the real reason (``ECONNREFUSED``, ``HPE_…``) on ``cause``."""
+    try:
+        cause = exc.cause  # type: ignore[attr-defined]
+    except AttributeError:
+        return ""
+    if _absent(cause):
+        return ""
+    return " ".join(str(getattr(cause, field, "")) for field in ("code", "message"))
+
+
+async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Response:
+    """``runtime.UpstreamFetch`` over the global JS ``fetch``."""
+    controller = js.AbortController.new()
+    init = _options(method=method, headers=_js_headers(headers), redirect="manual", signal=controller.signal)
+    if body is not None:
+        init.body = _js_body(body)
+        # Needed by the Fetch standard for a stream body; workerd ignores it.
+        init.duplex = "half"
+    try:
+        response = await js.fetch(url, init)
+    except asyncio.CancelledError:
+        controller.abort()  # the core's deadline passed: really drop the upstream request
+        raise
+    except JsException as exc:
+        raise _upstream_error(exc) from None
+    status = int(response.status)
+    stream = response.body
+    if _absent(stream) or status in _NULL_BODY_STATUSES:
+        stream = None
+    # A fetched response's headers are immutable; the core edits its own copy.
+    return Response(status, JsHeaders(js.Headers.new(response.headers)), stream, response.statusText or "")
+
+
+async def discard(body: Body) -> None:
+    """Release a fetched body the core does not forward."""
+    if isinstance(body, JsProxy) and not _absent(body):
+        try:
+            await body.cancel()
+        except JsException:
+            pass
+
+
+class JsClock:
+    """Pyodide's ``time`` reads ``Date.now()``/``performance.now()`` without an FFI hop."""
+
+    def wall(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class JsKV:
+    """``runtime.KV`` over a Workers KV binding (string values only)."""
+
+    def __init__(self, binding: Any) -> None:
+        self._kv = binding
+
+    async def get(self, key: str) -> str | None:
+        value = await self._kv.get(key)
+        return None if _absent(value) else str(value)
+
+    async def put(self, key: str, value: str, expiration_ttl: int | None = None) -> None:
+        if expiration_ttl is None:
+            await self._kv.put(key, value)
+        else:
+            await self._kv.put(key, value, _options(expirationTtl=int(expiration_ttl)))
+
+    async def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        cursor = None
+        while True:
+            options = _options(prefix=prefix) if cursor is None else _options(prefix=prefix, cursor=cursor)
+            page = await self._kv.list(options)
+            keys.extend(str(entry.name) for entry in page.keys)
+            cursor = None if page.list_complete else page.cursor
+            if _absent(cursor) or not cursor:
+                return keys
+
+    async def delete(self, key: str) -> None:
+        await self._kv.delete(key)
+
+
+class JsRateLimiter:
+    """``runtime.RateLimiter`` over a Workers Rate Limiting binding."""
+
+    def __init__(self, binding: Any) -> None:
+        self._binding = binding
+
+    async def allow(self, key: str) -> bool:
+        outcome = await self._binding.limit(_options(key=key))
+        return bool(outcome.success)
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def defer(work: Awaitable[Any]) -> None:
+    """Run ``work`` past the response, under ``waitUntil`` of the request that asked."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(_retrieve)
+    ctx = _request_ctx.get(None)
+    if ctx is None:  # outside a request: keep the task alive ourselves
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return
+
+    def executor(resolve: Any, _reject: Any) -> None:
+        task.add_done_callback(lambda _done: resolve())
+
+    # A real JS Promise, so waitUntil never holds a Python proxy that may be destroyed.
+    ctx.waitUntil(js.Promise.new(create_once_callable(executor)))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # Deferred work logs its own failures; reading the exception keeps asyncio quiet.
+    if not task.cancelled():
+        task.exception()
+
+
+def _log(line: str) -> None:
+    js.console.log(line)
+
+
+def _raw_env(env: Any) -> Any:
+    # The SDK wraps ``self.env`` in ``_EnvWrapper`` (raw object on ``_env``);
+    # we read the raw JS object so vars can be enumerated.
+    return env if isinstance(env, JsProxy) else getattr(env, "_env", env)
+
+
+def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
+    """The Platform and the string variables (vars and secrets) of a JS ``env``."""
+    raw = _raw_env(env)
+    variables: dict[str, str] = {}
+    bindings: dict[str, Any] = {}
+    for entry in js.Object.entries(raw):
+        name, value = entry[0], entry[1]
+        if isinstance(value, str):
+            variables[name] = value
+        elif name in (KV_BINDING, RATE_LIMIT_BINDING) and not _absent(value):
+            bindings[name] = value
+    platform = Platform(
+        fetch=upstream_fetch,
+        new_headers=new_headers,
+        clock=JsClock(),
+        log=_log,
+        defer=defer,
+        discard=discard,
+        kv=JsKV(bindings[KV_BINDING]) if KV_BINDING in bindings else None,
+        rate_limiter=JsRateLimiter(bindings[RATE_LIMIT_BINDING]) if RATE_LIMIT_BINDING in bindings else None,
+    )
+    return platform, variables
+
+
+#: (JS env, platform, variables) for each env object seen; workerd reuses one per isolate.
+_built: list[tuple[Any, Platform, dict[str, str]]] = []
+
+
+def platform_for(env: Any) -> tuple[Platform, dict[str, str]]:
+    raw = _raw_env(env)
+    for known, platform, variables in _built:
+        if js.Object.is_(known, raw):
+            return platform, variables
+    platform, variables = build_platform(raw)
+    _built.insert(0, (raw, platform, variables))
+    del _built[4:]
+    return platform, variables
+
+
+def request_view(request: Any) -> Request:
+    """The core's view of a ``workers.Request`` or a raw JS ``Request``."""
+    native = getattr(request, "js_object", request)
+    headers = JsHeaders(native.headers)
+    body = native.body
+    return Request(
+        method=native.method,
+        url=native.url,
+        headers=headers,
+        body=None if _absent(body) else body,
+        client_ip=headers.get("cf-connecting-ip"),
+    )
+
+
+def js_response(response: Response) -> Any:
+    """A JS ``Response`` from the core's answer (the body is not copied unless it is bytes)."""
+    init = _options(status=response.status, headers=_js_headers(response.headers))
+    if response.reason:
+        init.statusText = response.reason
+    body = None if response.body is None or response.status in _NULL_BODY_STATUSES else _js_body(response.body)
+    return js.Response.new(body, init)
+
+
+async def serve(on_fetch: OnFetch, request: Any, env: Any, ctx: Any) -> Any:
+    """Answer one Worker ``fetch`` with the gateway core; returns a JS ``Response``."""
+    platform, variables = platform_for(env)
+    token = _request_ctx.set(ctx)
+    try:
+        response = await on_fetch(request_view(request), variables, platform)
+    finally:
+        _request_ctx.reset(token)
+    return js_response(response)

@@ -1,0 +1,322 @@
+"""Start the gateway on either runtime, as a real HTTP server on 127.0.0.1.
+
+* ``cpython``: the twin, ``python -m local_runner`` (KV = its SQLite file).
+* ``pyodide``: ``node tests/pyodide/harness.mjs``, the Worker in Pyodide
+  behind a tiny stand-in for workerd (KV = Miniflare's KV namespace).
+
+Both are driven through one :class:`Gateway` interface, so a behaviour case
+is written once. ``instances=2`` gives two gateways sharing one KV: two twin
+processes on one SQLite file, or two Pyodide isolates in one harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_BIN = ROOT / "node_modules" / ".bin"
+HARNESS = ROOT / "tests" / "pyodide" / "harness.mjs"
+RUNTIMES = ("cpython", "pyodide")
+START_TIMEOUT_S = 90.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    return env
+
+
+def _stop(proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
+    """SIGTERM the process group we created, then SIGKILL it if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # children (workerd under Miniflare) too
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+class Gateway:
+    """A running gateway under test; see the module docstring."""
+
+    runtime: str
+
+    def __init__(self, runtime: str, workdir: Path) -> None:
+        self.runtime = runtime
+        self.workdir = workdir
+        self.procs: list[subprocess.Popen] = []
+        self.logs_paths: list[Path] = []
+        self.client = httpx.Client(timeout=60.0)
+
+    # -- requests ---------------------------------------------------------
+    def url(self, instance: int = 0) -> str:
+        raise NotImplementedError
+
+    def headers_for(self, instance: int) -> dict[str, str]:
+        return {}
+
+    def request(self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any) -> httpx.Response:
+        return self.client.request(method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    @contextmanager
+    def stream(self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any) -> Iterator[httpx.Response]:
+        with self.client.stream(method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw) as response:
+            yield response
+
+    # -- logs ---------------------------------------------------------------
+    def output(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.logs_paths if p.exists())
+
+    def log_records(self) -> list[dict[str, Any]]:
+        records = []
+        for line in self.output().splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass
+        return records
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [r for r in self.log_records() if r.get("event") == name]
+
+    def wait_for_event(self, name: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """Log lines are flushed asynchronously by both runtimes; wait for one to appear."""
+        deadline = time.monotonic() + timeout_s
+        while not (found := self.events(name)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
+
+    # -- KV -----------------------------------------------------------------
+    def kv_put(self, key: str, value: str, ttl: int | None = None) -> None:
+        raise NotImplementedError
+
+    def kv_put_many(self, entries: Mapping[str, str]) -> None:
+        for key, value in entries.items():
+            self.kv_put(key, value)
+
+    def kv_get(self, key: str) -> str | None:
+        raise NotImplementedError
+
+    def kv_get_eventually(self, key: str, timeout_s: float = 10.0) -> str | None:
+        """Deferred work (waitUntil / background tasks) writes KV after the answer."""
+        deadline = time.monotonic() + timeout_s
+        while (value := self.kv_get(key)) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return value
+
+    @contextmanager
+    def kv_outage(self) -> Iterator[None]:
+        """While inside, every KV operation of the gateway fails."""
+        raise NotImplementedError
+        yield
+
+    def stop(self) -> None:
+        self.client.close()
+        for proc in self.procs:
+            _stop(proc)
+
+
+class TwinGateway(Gateway):
+    def __init__(self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int) -> None:
+        super().__init__("cpython", workdir)
+        self.kv_path = workdir / "kv.sqlite3" if kv else None
+        self.ports: list[int] = []
+        if self.kv_path is not None:
+            self._kv().close()  # create the schema before the twins open the file
+        self._env = env
+        self._instances = instances
+
+    def start(self) -> TwinGateway:
+        for i in range(self._instances):
+            port = _free_port()
+            log_path = self.workdir / f"twin-{i}.log"
+            extra = ["--kv-path", str(self.kv_path)] if self.kv_path else []
+            env = {**_base_env(), "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "PYTHONUNBUFFERED": "1", **self._env}
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "local_runner", "--host", "127.0.0.1", "--port", str(port),
+                     "--env-file", os.devnull, *extra],
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            self.procs.append(proc)
+            self.logs_paths.append(log_path)
+            self.ports.append(port)
+            self._wait_ready(proc, port)
+        return self
+
+    def _wait_ready(self, proc: subprocess.Popen, port: int) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"twin exited with {proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_gateway/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"twin did not answer in {START_TIMEOUT_S}s:\n{self.output()}")
+
+    def url(self, instance: int = 0) -> str:
+        return f"http://127.0.0.1:{self.ports[instance]}"
+
+    def _kv(self):
+        sys.path[:0] = [p for p in (str(ROOT / "src"), str(ROOT)) if p not in sys.path]
+        from local_runner.runtime import SqliteKV
+
+        return SqliteKV(str(self.kv_path))
+
+    def kv_put(self, key: str, value: str, ttl: int | None = None) -> None:
+        kv = self._kv()
+        try:
+            asyncio.run(kv.put(key, value, expiration_ttl=ttl))
+        finally:
+            kv.close()
+
+    def kv_put_many(self, entries: Mapping[str, str]) -> None:
+        kv = self._kv()
+
+        async def put_all() -> None:
+            for key, value in entries.items():
+                await kv.put(key, value)
+
+        try:
+            asyncio.run(put_all())
+        finally:
+            kv.close()
+
+    def kv_get(self, key: str) -> str | None:
+        kv = self._kv()
+        try:
+            return asyncio.run(kv.get(key))
+        finally:
+            kv.close()
+
+    @contextmanager
+    def kv_outage(self) -> Iterator[None]:
+        # The twin's SQLite KV keeps one table, ``kv`` (local_runner.runtime.SqliteKV);
+        # renaming it makes every query of the running twin fail at once.
+        db = sqlite3.connect(str(self.kv_path), isolation_level=None)
+        try:
+            db.execute("ALTER TABLE kv RENAME TO kv_outage")
+            yield
+        finally:
+            db.execute("ALTER TABLE kv_outage RENAME TO kv")
+            db.close()
+
+
+class HarnessGateway(Gateway):
+    def __init__(self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int) -> None:
+        super().__init__("pyodide", workdir)
+        self._env = dict(env)
+        self._kv = kv
+        self._instances = instances
+        self.fail_file = workdir / "kv-down"
+        self.port = 0
+
+    def start(self) -> HarnessGateway:
+        from tests.pyodide.fetch_sdk import ensure_wheel
+
+        wheel = ensure_wheel()
+        vars_file = self.workdir / "vars.json"
+        vars_file.write_text(json.dumps(self._env))
+        log_path = self.workdir / "harness.log"
+        args = ["node", str(HARNESS), "--port", "0", "--vars-file", str(vars_file), "--wheel", str(wheel),
+                "--isolates", str(self._instances)]
+        if self._kv:
+            args += ["--kv-persist", str(self.workdir / "miniflare"), "--kv-fail-file", str(self.fail_file)]
+        else:
+            args += ["--no-kv"]
+        if self._env.get("RATE_LIMIT_REQUESTS"):
+            args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(args, cwd=ROOT, env=_base_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        self.logs_paths.append(log_path)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"harness exited with {proc.returncode}:\n{self.output()}")
+            for line in self.output().splitlines():
+                if line.startswith("READY "):
+                    self.port = int(line.split()[1])
+                    return self
+            time.sleep(0.05)
+        raise TimeoutError(f"harness not ready in {START_TIMEOUT_S}s:\n{self.output()}")
+
+    def url(self, instance: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def headers_for(self, instance: int) -> dict[str, str]:
+        return {"x-harness-isolate": str(instance)} if instance else {}
+
+    def _control(self, command: str, **kw: Any) -> httpx.Response:
+        headers = {"x-harness-control": command, **kw.pop("headers", {})}
+        return self.client.post(self.url(), headers=headers, **kw)
+
+    def kv_put(self, key: str, value: str, ttl: int | None = None) -> None:
+        body = {"key": key, "value": value, **({"expirationTtl": ttl} if ttl else {})}
+        self._control("kv-put", json=body).raise_for_status()
+
+    def kv_put_many(self, entries: Mapping[str, str]) -> None:
+        body = [{"key": key, "value": value} for key, value in entries.items()]
+        self._control("kv-put", json=body, timeout=120).raise_for_status()
+
+    def kv_get(self, key: str) -> str | None:
+        self._control("settle").raise_for_status()
+        response = self._control("kv-get", headers={"x-harness-key": key})
+        return None if response.status_code == 404 else response.text
+
+    @contextmanager
+    def kv_outage(self) -> Iterator[None]:
+        self.fail_file.write_text("down")
+        try:
+            yield
+        finally:
+            self.fail_file.unlink()
+
+
+def start_gateway(runtime: str, workdir: Path, env: Mapping[str, str], *, kv: bool = False, instances: int = 1) -> Gateway:
+    """Start a gateway with settings ``env`` on ``runtime``; stop it with ``.stop()``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cls = {"cpython": TwinGateway, "pyodide": HarnessGateway}[runtime]
+    gateway = cls(workdir, env, kv=kv, instances=instances)
+    try:
+        return gateway.start()
+    except BaseException:
+        gateway.stop()
+        raise

@@ -1,0 +1,171 @@
+"""Recording upstream servers on 127.0.0.1 for the behaviour suite.
+
+Each upstream runs aiohttp in its own thread and records every request it
+receives (method, path, query, headers, body length and SHA-256), so a test
+can assert on what the backend saw as well as on what the client got.
+
+Routes (any method):
+
+* ``/health``        200, or ``health_status`` when a test changes it
+* ``/hang``          never answers (until the server stops)
+* ``/big?bytes=N``   streams N deterministic bytes (:func:`pattern_chunks`)
+* ``/status/<code>`` answers ``<code>`` with an empty body
+* anything else      200 JSON echo of the request, plus response headers a
+                     proxy must treat with care (hop-by-hop, CORS, cookies)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+CHUNK = 64 * 1024
+
+#: Response headers of the echo route that a gateway must strip (RFC 9110 §7.6.1).
+UPSTREAM_HOP_HEADERS = {"connection": "keep-alive, x-upstream-hop", "x-upstream-hop": "1", "keep-alive": "timeout=7"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pattern_chunks(total: int, chunk: int = CHUNK):
+    """Deterministic bytes, so both ends can hash a body without storing it."""
+    block = hashlib.sha256(b"behaviour").digest() * (chunk // 32)
+    sent = 0
+    while sent < total:
+        piece = block[: min(chunk, total - sent)]
+        sent += len(piece)
+        yield piece
+
+
+def pattern_digest(total: int) -> str:
+    digest = hashlib.sha256()
+    for piece in pattern_chunks(total):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    target: str  # the request target exactly as sent: path and raw query
+    headers: dict[str, str]  # lower-case names; repeated fields joined with ", "
+    body_length: int
+    body_sha256: str
+
+
+@dataclass
+class Upstream:
+    """One upstream's address and what it saw."""
+
+    port: int
+    health_status: int = 200
+    received: list[Received] = field(default_factory=list)
+    #: Stops the server so its port refuses connections (set by UpstreamServer).
+    stop: Callable[[], None] = lambda: None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        return [r for r in self.received if path is None or r.path == path]
+
+    def hits(self, path: str) -> int:
+        return len(self.requests(path))
+
+    def last(self, path: str) -> Received:
+        found = self.requests(path)
+        assert found, f"upstream {self.port} never received {path}"
+        return found[-1]
+
+
+class UpstreamServer:
+    """``with UpstreamServer() as up:``; :meth:`stop` makes the port refuse early."""
+
+    def __init__(self) -> None:
+        self.state = Upstream(free_port())
+        self.state.stop = self.stop
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def __enter__(self) -> Upstream:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self.state
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._runner = None
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=1 << 40)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.state.port).start()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        length = 0
+        digest = hashlib.sha256()
+        if path != "/hang":
+            async for chunk in request.content.iter_chunked(CHUNK):
+                length += len(chunk)
+                digest.update(chunk)
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.state.received.append(
+            Received(request.method, path, request.raw_path, headers, length, digest.hexdigest())
+        )
+        if path == "/health":
+            return web.json_response({"status": "ok"}, status=self.state.health_status)
+        if path == "/hang":
+            await asyncio.sleep(3600)
+        if path.startswith("/status/"):
+            return web.Response(status=int(path.rsplit("/", 1)[1]))
+        if path == "/big":
+            total = int(request.query.get("bytes", "0"))
+            response = web.StreamResponse(headers={"content-type": "application/octet-stream"})
+            response.content_length = total
+            await response.prepare(request)
+            for piece in pattern_chunks(total):
+                await response.write(piece)
+            await response.write_eof()
+            return response
+        response = web.json_response(
+            {
+                "method": request.method,
+                "path": path,
+                "target": request.raw_path,
+                "body_length": length,
+                "body_sha256": digest.hexdigest(),
+            },
+            headers={
+                **UPSTREAM_HOP_HEADERS,
+                "x-upstream": "yes",
+                "access-control-allow-origin": "*",
+            },
+        )
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return response
