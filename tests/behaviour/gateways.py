@@ -240,11 +240,22 @@ class TwinGateway(Gateway):
 
 
 class HarnessGateway(Gateway):
-    def __init__(self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: Mapping[str, str],
+        *,
+        kv: bool,
+        instances: int,
+        kv_persist: Path | None = None,
+        kv_namespace_id: str | None = None,
+    ) -> None:
         super().__init__("pyodide", workdir)
         self._env = dict(env)
         self._kv = kv
         self._instances = instances
+        self._kv_persist = kv_persist or workdir / "miniflare"
+        self._kv_namespace_id = kv_namespace_id
         self.fail_file = workdir / "kv-down"
         self.port = 0
 
@@ -258,7 +269,9 @@ class HarnessGateway(Gateway):
         args = ["node", str(HARNESS), "--port", "0", "--vars-file", str(vars_file), "--wheel", str(wheel),
                 "--isolates", str(self._instances)]
         if self._kv:
-            args += ["--kv-persist", str(self.workdir / "miniflare"), "--kv-fail-file", str(self.fail_file)]
+            args += ["--kv-persist", str(self._kv_persist), "--kv-fail-file", str(self.fail_file)]
+            if self._kv_namespace_id:
+                args += ["--kv-namespace-id", self._kv_namespace_id]
         else:
             args += ["--no-kv"]
         if self._env.get("RATE_LIMIT_REQUESTS"):

@@ -11,7 +11,10 @@
 // Prints "READY <port>" on stdout once listening; the Worker's console.log
 // lines follow on stdout. Stops on SIGTERM/SIGINT (disposing Miniflare).
 //
-// --kv-persist DIR   Miniflare KV persistence root (default: in-memory).
+// --kv-persist DIR   Miniflare KV persistence root (default: in-memory); the
+//                    same folder as wrangler's --persist-to.
+// --kv-namespace-id ID  the namespace id (default BACKEND_CONFIG_KV); wrangler
+//                    names its local folder after wrangler.toml's id.
 // --kv-fail-file F   while F exists, every BACKEND_CONFIG_KV call throws (fault injection).
 // --isolates N       N independent Pyodide isolates sharing one env and KV; a
 //                    request picks one with the `x-harness-isolate: <i>` header,
@@ -25,6 +28,7 @@
 //   kv-put   body {"key", "value", "expirationTtl"?} (or a list of them) into KV → 204
 
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -89,6 +93,7 @@ function parse() {
       vars: { type: "string" },
       "vars-file": { type: "string" },
       "kv-persist": { type: "string" },
+      "kv-namespace-id": { type: "string", default: "BACKEND_CONFIG_KV" },
       "kv-fail-file": { type: "string" },
       "no-kv": { type: "boolean", default: false },
       isolates: { type: "string", default: "1" },
@@ -147,8 +152,11 @@ async function main() {
       convertV4MiniflareOptions({
         modules: true,
         script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
-        kvNamespaces: ["BACKEND_CONFIG_KV"],
-        ...(args["kv-persist"] ? { resourcePersistencePath: args["kv-persist"] } : {}),
+        // The id decides the folder under <persist>/v3/kv/: pass wrangler.toml's
+        // id to share what `wrangler kv … --local --persist-to` wrote.
+        kvNamespaces: { BACKEND_CONFIG_KV: args["kv-namespace-id"] },
+        // wrangler's --persist-to DIR keeps its state under DIR/v3.
+        ...(args["kv-persist"] ? { resourcePersistencePath: join(args["kv-persist"], "v3") } : {}),
       }),
     );
     env.BACKEND_CONFIG_KV = new KvNamespace(await mf.getKVNamespace("BACKEND_CONFIG_KV"), args["kv-fail-file"]);

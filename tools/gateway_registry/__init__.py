@@ -1,0 +1,1 @@
+"""``gateway-registry``: manage the cloud registry (KV ``backend:<id>`` documents)."""
