@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
 
 from .errors import (
     GatewayError,
@@ -36,6 +35,7 @@ from .registry.types import BACKEND_ID, LOCATIONS, Backend, Location
 from .routing.proxy import forward, forwarding_headers
 from .runtime import Headers, Platform, Request, Response
 from .settings import Settings, SettingsError, parse_cors_origins
+from .urls import split_url
 
 GATEWAY_PREFIX = "/_gateway/"
 JSON = "application/json"
@@ -57,7 +57,7 @@ class Gateway:
         clock = self.platform.clock
         started = clock.monotonic()
         rid = make_request_id(request.headers.get("x-request-id"))
-        path = urlsplit(request.url).path or "/"
+        path = split_url(request.url).path
         log = RequestLog.start(clock.wall(), rid, request.method, path)
         try:
             response = await self._dispatch(request, path, rid, log)
@@ -198,6 +198,8 @@ def gateway_endpoint(path: str) -> str | None:
     """``"health"`` for ``/_gateway/health`` etc.; None when not a gateway path."""
     if not path.startswith("/_"):
         return None  # the common case, decided without decoding
+    from urllib.parse import unquote  # rare path: keep it off the cold start
+
     decoded = unquote(path)
     if decoded == GATEWAY_PREFIX.rstrip("/"):
         return ""
@@ -242,7 +244,7 @@ class _Misconfigured:
         clock = self.platform.clock
         started = clock.monotonic()
         rid = make_request_id(request.headers.get("x-request-id"))
-        log = RequestLog.start(clock.wall(), rid, request.method, urlsplit(request.url).path or "/")
+        log = RequestLog.start(clock.wall(), rid, request.method, split_url(request.url).path)
         log.outcome = f"error:{self.error.code}"
         headers = self.platform.new_headers([("content-type", JSON)])
         response = Response(self.error.status, headers, self.error.body(rid))

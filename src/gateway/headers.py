@@ -9,8 +9,8 @@ RFC 7239 standardised as ``Forwarded``.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 
 HOP_BY_HOP: frozenset[str] = frozenset(
@@ -47,7 +47,7 @@ def request_id(incoming: str | None) -> str:
     """Keep a well-formed incoming request id, else make a fresh one."""
     if incoming is not None and REQUEST_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class HeaderMap:

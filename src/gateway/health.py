@@ -19,7 +19,6 @@ marks the entry unhealthy at once (:meth:`HealthMonitor.mark_unhealthy`).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -43,6 +42,8 @@ def _slot(backend: Backend) -> str:
 
 def url_digest(backend: Backend) -> str:
     """A short digest of the URL, so shared results never name it in KV."""
+    import hashlib  # needed only once a KV is shared
+
     return hashlib.sha256(backend.url.encode()).hexdigest()[:16]
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
 
 Location = Literal["local", "cloud"]
 LOCATIONS: tuple[Location, ...] = ("local", "cloud")
@@ -66,6 +64,8 @@ def normalise_url(raw: str, location: Location) -> str:
     Credentials, queries and fragments are refused: they would be forwarded
     or logged in ways nobody intends.
     """
+    from urllib.parse import urlsplit  # settings/registry time only: off the cold start
+
     try:
         parts = urlsplit(raw.strip())
         port = parts.port  # raises ValueError for a bad port
@@ -89,6 +89,8 @@ def normalise_url(raw: str, location: Location) -> str:
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

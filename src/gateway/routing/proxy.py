@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from ..errors import (
     BackendUnavailable,
@@ -25,6 +24,7 @@ from ..errors import (
 from ..headers import strip_hop_by_hop
 from ..registry.types import Backend
 from ..runtime import Headers, Platform, Request, Response
+from ..urls import split_url
 
 
 def target_url(backend: Backend, request_url: str) -> str:
@@ -33,10 +33,8 @@ def target_url(backend: Backend, request_url: str) -> str:
     Only path and query are taken from the client, so no request target
     (absolute form, ``//host``, ``@host``) can change the host we call.
     """
-    parts = urlsplit(request_url)
-    path = parts.path or "/"
-    if not path.startswith("/"):
-        path = "/" + path
+    parts = split_url(request_url)
+    path = parts.path if parts.path.startswith("/") else "/" + parts.path
     return backend.url + path + ("?" + parts.query if parts.query else "")
 
 
@@ -48,7 +46,7 @@ def forwarding_headers(
     # The runtime's fetch sets Host from the target URL; the original goes on
     # as X-Forwarded-Host.
     headers.delete("host")
-    parts = urlsplit(request.url)
+    parts = split_url(request.url)
     if request.client_ip:
         previous = headers.get("x-forwarded-for")
         headers.set("x-forwarded-for", f"{previous}, {request.client_ip}" if previous else request.client_ip)
