@@ -1,11 +1,13 @@
 """``python -m local_runner``: serve the gateway under CPython.
 
     python -m local_runner [--host 127.0.0.1] [--port 8787] [--kv-path FILE]
-                           [--env-file .env] [--log-file FILE]
+                           [--env-file .env] [--log-file FILE] [--kv-fault-file FILE]
     python -m local_runner kv --kv-path FILE {get,put,list,delete} ...
 
 Settings come from the environment, over an optional ``.env`` file. A bad
 setting stops the twin before it listens, naming the variable (exit 2).
+Besides the gateway's settings the twin reads its own server knobs
+(:class:`ServerLimits`); docs/hardening.md describes them.
 """
 
 from __future__ import annotations
@@ -15,15 +17,55 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from gateway.app import build_gateway, on_fetch
 from gateway.settings import Settings, SettingsError
 
-from .runtime import LineLog, SqliteKV, Tasks, build_platform, new_session, read_env_file
-from .server import GatewayHandler
+from .runtime import FaultInjectingKV, LineLog, SqliteKV, Tasks, build_platform, new_session, read_env_file
+from .server import GatewayHandler, TwinServer
 
 SHUTDOWN_GRACE_S = 10.0
+#: How long an idle keep-alive connection is kept (nginx's default).
+KEEPALIVE_TIMEOUT_S = 75.0
+#: After an early answer (413, 408) aiohttp reads and drops the rest of the
+#: body so the client can see the answer before the close; this long at most.
+LINGERING_TIME_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """The twin's connection guards (Cloudflare's edge provides these to the Worker).
+
+    ``CLIENT_HEADER_TIMEOUT_MS`` (default 10000): a request head must be
+    complete this long after the connection opens or its first byte arrives.
+    ``CLIENT_BODY_TIMEOUT_MS`` (default 30000): the longest wait for the next
+    piece of a request body (then 408 and the upstream request is aborted).
+    """
+
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ServerLimits:
+        return cls(
+            header_timeout_s=_positive_ms(env, "CLIENT_HEADER_TIMEOUT_MS", 10000) / 1000,
+            body_timeout_s=_positive_ms(env, "CLIENT_BODY_TIMEOUT_MS", 30000) / 1000,
+        )
+
+
+def _positive_ms(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(name, f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kv-path", help="SQLite file standing in for the BACKEND_CONFIG_KV binding")
     parser.add_argument("--env-file", default=".env", help="optional KEY=VALUE file; the environment wins")
     parser.add_argument("--log-file", help="append JSON log lines here instead of stdout")
+    parser.add_argument(
+        "--kv-fault-file",
+        help="fault injection for tests: while this file exists, every KV call fails",
+    )
     args = parser.parse_args(argv)
 
     env: dict[str, str] = {}
@@ -47,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env.update(os.environ)
     try:
         settings = Settings.from_env(env)
+        limits = ServerLimits.from_env(env)
     except SettingsError as exc:
         return _fail(str(exc))
     try:
@@ -54,18 +101,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         uvloop = None
     runner = asyncio.run if uvloop is None else uvloop.run
-    return runner(serve(args, env, settings))
+    return runner(serve(args, env, settings, limits))
 
 
-async def serve(args: argparse.Namespace, env: dict[str, str], settings: Settings) -> int:
+async def serve(args: argparse.Namespace, env: dict[str, str], settings: Settings, limits: ServerLimits) -> int:
     loop = asyncio.get_running_loop()
     log_stream = open(args.log_file, "a", encoding="utf-8", buffering=1 << 16) if args.log_file else None
     log = LineLog(log_stream)
     tasks = Tasks()
     kv = SqliteKV(args.kv_path) if args.kv_path else None
+    platform_kv = FaultInjectingKV(kv, args.kv_fault_file) if kv is not None and args.kv_fault_file else kv
     session = new_session()
     rate_limit = (settings.rate_limit_requests, settings.rate_limit_period_s) if settings.rate_limit_requests else None
-    platform = build_platform(session, log=log, tasks=tasks, kv=kv, rate_limit=rate_limit)
+    platform = build_platform(
+        session,
+        log=log,
+        tasks=tasks,
+        kv=platform_kv,
+        rate_limit=rate_limit,
+        # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
+        body_idle_timeout_s=settings.upstream_timeout_s,
+    )
     try:
         build_gateway(env, platform)
     except SettingsError as exc:
@@ -73,11 +129,25 @@ async def serve(args: argparse.Namespace, env: dict[str, str], settings: Setting
         hint = " (start the twin with --kv-path FILE)" if exc.variable == "BACKEND_CONFIG_KV" else ""
         return _fail(f"{exc}{hint}")
 
-    from aiohttp import web
-
     own_host = f"{args.host}:{args.port}" if ":" not in args.host else f"[{args.host}]:{args.port}"
-    handler = GatewayHandler(on_fetch, env, platform, own_host)
-    web_server = web.Server(handler, handler_cancellation=True, access_log=None)
+    handler = GatewayHandler(
+        on_fetch, env, platform, own_host, max_body_bytes=settings.max_body_bytes, body_timeout_s=limits.body_timeout_s
+    )
+    web_server = TwinServer(
+        handler,
+        header_timeout_s=limits.header_timeout_s,
+        log=log,
+        handler_cancellation=True,
+        access_log=None,
+        keepalive_timeout=KEEPALIVE_TIMEOUT_S,
+        lingering_time=LINGERING_TIME_S,
+        # Bodies are opaque: a gzip request body goes upstream as sent.
+        auto_decompress=False,
+        # One limit for the whole head: a single line longer than
+        # MAX_HEADER_BYTES is refused by the parser (431), the sum by the core.
+        max_line_size=settings.max_header_bytes,
+        max_field_size=settings.max_header_bytes,
+    )
     server = await loop.create_server(web_server, args.host, args.port, reuse_address=True, backlog=2048)
 
     stop = asyncio.Event()
@@ -122,7 +192,7 @@ def kv_main(argv: Sequence[str]) -> int:
     sub.add_parser("list").add_argument("--prefix", default="")
     sub.add_parser("delete").add_argument("key")
     args = parser.parse_args(argv)
-    kv = SqliteKV(args.kv_path)
+    kv = SqliteKV(args.kv_path, busy_timeout_s=5.0)  # a person at a shell can wait for a lock
 
     async def run() -> int:
         if args.command == "get":

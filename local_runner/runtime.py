@@ -9,17 +9,20 @@ and the httpx-aiohttp comparison), so the twin talks to aiohttp directly.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import IO, Any
 
 import aiohttp
+import yarl
 
-from gateway.errors import UpstreamConnectError, UpstreamProtocolError
+from gateway.errors import GatewayError, PayloadTooLarge, RequestTimeout, UpstreamConnectError, UpstreamProtocolError
 from gateway.headers import HeaderMap
 from gateway.runtime import Body, Platform, Response
+from gateway.urls import split_url
 
 CHUNK = 64 * 1024
 
@@ -30,17 +33,30 @@ _SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 class UpstreamBody:
-    """An upstream response body as the twin's server streams it out."""
+    """An upstream response body as the twin's server streams it out.
 
-    __slots__ = ("_response",)
+    ``idle_timeout_s`` bounds each wait for the next piece: an upstream that
+    sends headers and then stalls gets the client's connection cut rather
+    than held open forever (the twin reuses UPSTREAM_TIMEOUT_MS for it).
+    """
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    __slots__ = ("_response", "_idle_timeout_s")
+
+    def __init__(self, response: aiohttp.ClientResponse, idle_timeout_s: float | None = None) -> None:
         self._response = response
+        self._idle_timeout_s = idle_timeout_s
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         try:
-            async for chunk in self._response.content.iter_any():
+            while True:
+                async with asyncio.timeout(self._idle_timeout_s):
+                    chunk = await content.readany()
+                if not chunk:
+                    return
                 yield chunk
+        except TimeoutError:
+            raise ConnectionResetError("upstream body stalled") from None
         except aiohttp.ClientPayloadError as exc:
             # The upstream broke the body off (reset, bad chunking): the
             # status line is gone already, so the only honest signal left is
@@ -56,28 +72,105 @@ class UpstreamBody:
         self._response.release()
 
 
+class ClientBody:
+    """A client's request body, streamed to the upstream with the twin's limits.
+
+    The core's Content-Length check cannot see a chunked body, so the limit
+    (MAX_BODY_BYTES) is counted here as the bytes pass; ``idle_timeout_s``
+    (CLIENT_BODY_TIMEOUT_MS) bounds each wait for the next piece. Either
+    failure is kept in ``failure`` and the outbound request is aborted, so the
+    upstream never sees a complete request; ``AiohttpFetch`` then raises
+    ``failure`` (413 or 408) instead of blaming the backend.
+    """
+
+    __slots__ = ("_content", "_limit", "_idle_timeout_s", "_before_first_read", "failure")
+
+    def __init__(
+        self,
+        content: aiohttp.StreamReader,
+        *,
+        limit: int = 0,
+        idle_timeout_s: float | None = None,
+        before_first_read: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._content = content
+        self._limit = limit
+        self._idle_timeout_s = idle_timeout_s
+        self._before_first_read = before_first_read  # e.g. send "100 Continue"
+        self.failure: GatewayError | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self._before_first_read is not None:
+            await self._before_first_read()
+        received = 0
+        while True:
+            try:
+                async with asyncio.timeout(self._idle_timeout_s):
+                    chunk = await self._content.readany()
+            except TimeoutError:
+                self.failure = RequestTimeout()
+                raise _ClientBodyAbort() from None
+            if not chunk:
+                return
+            received += len(chunk)
+            if self._limit and received > self._limit:
+                self.failure = PayloadTooLarge()
+                raise _ClientBodyAbort()
+            yield chunk
+
+
+class _ClientBodyAbort(Exception):
+    """Stops the outbound body; deliberately not an OSError or a TimeoutError,
+    which aiohttp would report as a connection failure or an upstream timeout."""
+
+
 class AiohttpFetch:
     """``runtime.UpstreamFetch`` over one shared aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, *, body_idle_timeout_s: float | None = None) -> None:
         self._session = session
+        self._body_idle_timeout_s = body_idle_timeout_s
 
     async def __call__(self, method: str, url: str, headers: Any, body: Body) -> Response:
         try:
             upstream = await self._session.request(
                 method,
-                url,
+                _verbatim(url),
                 headers=list(headers.items()),
                 data=body,
                 allow_redirects=False,
             )
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise UpstreamConnectError(type(exc).__name__) from exc
-        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
+        except aiohttp.ClientError as exc:
+            if isinstance(body, ClientBody) and body.failure is not None:
+                raise body.failure from None  # the client's fault, not the backend's
+            if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+                raise UpstreamConnectError(type(exc).__name__) from exc
+            # ClientResponseError, ClientPayloadError, InvalidURL and friends: not a valid exchange
             raise UpstreamProtocolError(type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:  # InvalidURL and friends: not a valid exchange
-            raise UpstreamProtocolError(type(exc).__name__) from exc
-        return Response(upstream.status, headers_from_raw(upstream.raw_headers), UpstreamBody(upstream), upstream.reason or "")
+        return Response(
+            upstream.status,
+            headers_from_raw(upstream.raw_headers),
+            UpstreamBody(upstream, self._body_idle_timeout_s),
+            upstream.reason or "",
+        )
+
+
+def _verbatim(url: str) -> yarl.URL:
+    """The URL with its path and query exactly as the client sent them.
+
+    yarl would otherwise normalise them (``/a/../b`` → ``/b``, ``%2e%2e``
+    decoded and removed, ``%0d`` → ``%0D``, ``%zz`` → ``%25zz``), so the backend
+    would serve a different resource than the one the client asked for.
+    The scheme and host come from the registry and are parsed as usual.
+    """
+    parts = split_url(url)
+    base = yarl.URL(f"{parts.scheme}://{parts.netloc}")
+    return yarl.URL.build(
+        scheme=base.scheme, authority=base.raw_authority, path=parts.path, query_string=parts.query, encoded=True
+    )
 
 
 def new_session(*, limit: int = 0) -> aiohttp.ClientSession:
@@ -105,8 +198,11 @@ class SqliteKV:
     reads, so a thread hop would cost more than it saves.
     """
 
-    def __init__(self, path: str, clock: SystemClock | None = None) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def __init__(self, path: str, clock: SystemClock | None = None, *, busy_timeout_s: float = 0.0) -> None:
+        # Calls run on the event loop, so a lock held by another process
+        # must fail at once (the registry and health cache cope) rather than
+        # wait sqlite's default 5 s with every request frozen behind it.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL)"
@@ -141,6 +237,40 @@ class SqliteKV:
 
     def close(self) -> None:
         self._db.close()
+
+
+class FaultInjectingKV:
+    """A KV whose every call fails while a trigger file exists (``--kv-fault-file``).
+
+    A test aid: an open SQLite connection keeps working when its file is
+    replaced or made unreadable, so the twin offers this switch to make its
+    KV fail the way an outage of Workers KV does, without touching the code
+    under test (the registry and health cache see a real exception).
+    """
+
+    def __init__(self, kv: SqliteKV, trigger: str) -> None:
+        self._kv = kv
+        self._trigger = trigger
+
+    def _check(self) -> None:
+        if os.path.exists(self._trigger):
+            raise sqlite3.OperationalError("injected KV fault")
+
+    async def get(self, key: str) -> str | None:
+        self._check()
+        return await self._kv.get(key)
+
+    async def put(self, key: str, value: str, expiration_ttl: int | None = None) -> None:
+        self._check()
+        await self._kv.put(key, value, expiration_ttl)
+
+    async def list(self, prefix: str) -> list[str]:
+        self._check()
+        return await self._kv.list(prefix)
+
+    async def delete(self, key: str) -> None:
+        self._check()
+        await self._kv.delete(key)
 
 
 class SystemClock:
@@ -218,14 +348,15 @@ def build_platform(
     *,
     log: LineLog,
     tasks: Tasks,
-    kv: SqliteKV | None,
+    kv: SqliteKV | FaultInjectingKV | None,
     rate_limit: tuple[int, int] | None,
+    body_idle_timeout_s: float | None = None,
 ) -> Platform:
     """Assemble the twin's Platform once, at start-up."""
     clock = SystemClock()
     limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock) if rate_limit else None
     return Platform(
-        fetch=AiohttpFetch(session),
+        fetch=AiohttpFetch(session, body_idle_timeout_s=body_idle_timeout_s),
         new_headers=HeaderMap,
         clock=clock,
         log=log,

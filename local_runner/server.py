@@ -1,21 +1,41 @@
 """The twin's HTTP server: native aiohttp requests ⇄ the core's views.
 
-This module only converts. Everything the gateway decides happens in
-``gateway.app.on_fetch``, the same function the Worker calls.
+This module only converts, plus the connection-level guards a server owes
+the gateway behind it (the Worker gets these from Cloudflare's edge):
+
+* a request head must arrive within ``CLIENT_HEADER_TIMEOUT_MS`` of the
+  connection opening or of its first byte (slowloris);
+* each piece of a request body within ``CLIENT_BODY_TIMEOUT_MS`` (408), and
+  a chunked body is cut at ``MAX_BODY_BYTES`` (413), see ``runtime.ClientBody``;
+* HTTP that aiohttp's parser rejects gets a JSON 400 (431 for oversized
+  headers) and a closed connection, and the parser's message, which quotes
+  the offending bytes (an ``Authorization`` line, say), is neither sent nor
+  logged.
+
+Everything the gateway decides happens in ``gateway.app.on_fetch``, the
+same function the Worker calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict
 
+from gateway.errors import GatewayError, HeadersTooLarge, InvalidRequest
+from gateway.headers import request_id
+from gateway.middleware.logging import log_event
 from gateway.runtime import Platform, Request, Response
 
-from .runtime import CHUNK, UpstreamBody, headers_from_raw
+from .runtime import ClientBody, UpstreamBody, headers_from_raw
 
 OnFetch = Callable[[Request, Mapping[str, str], Platform], Awaitable[Response]]
 
@@ -27,22 +47,52 @@ _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 class GatewayHandler:
     """aiohttp low-level handler that serves ``on_fetch``."""
 
-    def __init__(self, on_fetch: OnFetch, env: Mapping[str, str], platform: Platform, own_host: str) -> None:
+    def __init__(
+        self,
+        on_fetch: OnFetch,
+        env: Mapping[str, str],
+        platform: Platform,
+        own_host: str,
+        *,
+        max_body_bytes: int = 0,
+        body_timeout_s: float | None = None,
+    ) -> None:
         self._on_fetch = on_fetch
         self._env = env
         self._platform = platform
         self._own_host = own_host
+        self._max_body_bytes = max_body_bytes
+        self._body_timeout_s = body_timeout_s
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "CONNECT":
+            # A tunnel request (authority-form target): this is not a forward proxy.
+            return error_response(InvalidRequest("CONNECT is not supported"))
+        headers = headers_from_raw(request.raw_headers)
+        # Expect is answered here (RFC 9110 §10.1.1 lets a proxy send the 100
+        # itself): forwarded, it would make the outbound request wait for a 100
+        # that many upstreams never send.
+        expect = headers.get("expect")
+        headers.delete("expect")
+        body = None
+        if request.body_exists:
+            wants_continue = expect is not None and expect.strip().lower() == "100-continue" and request.version >= (1, 1)
+            body = ClientBody(
+                request.content,
+                limit=self._max_body_bytes,
+                idle_timeout_s=self._body_timeout_s,
+                before_first_read=(lambda: request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")) if wants_continue else None,
+            )
         view = Request(
             method=request.method,
             url=self._url(request),
-            headers=headers_from_raw(request.raw_headers),
-            body=_client_body(request) if request.body_exists else None,
+            headers=headers,
+            body=body,
             client_ip=request.remote,
         )
         response = await self._on_fetch(view, self._env, self._platform)
-        return await _send(request, response)
+        # A body cut short leaves unread bytes on the connection: close it.
+        return await _send(request, response, close=body is not None and body.failure is not None)
 
     def _url(self, request: web.BaseRequest) -> str:
         target = request.raw_path
@@ -59,16 +109,14 @@ class GatewayHandler:
         return f"http://{host}{target}"
 
 
-async def _client_body(request: web.BaseRequest) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_chunked(CHUNK):
-        yield chunk
-
-
-async def _send(request: web.BaseRequest, response: Response) -> web.StreamResponse:
+async def _send(request: web.BaseRequest, response: Response, *, close: bool = False) -> web.StreamResponse:
     headers = CIMultiDict(response.headers.items())
     body = response.body
     if not isinstance(body, UpstreamBody):
-        return web.Response(status=response.status, reason=response.reason or None, headers=headers, body=body)
+        answer = web.Response(status=response.status, reason=response.reason or None, headers=headers, body=body)
+        if close:
+            answer.force_close()
+        return answer
     stream = web.StreamResponse(status=response.status, reason=response.reason or None, headers=headers)
     try:
         await stream.prepare(request)
@@ -82,3 +130,117 @@ async def _send(request: web.BaseRequest, response: Response) -> web.StreamRespo
         raise
     body.release()
     return stream
+
+
+def error_response(error: GatewayError) -> web.Response:
+    """The gateway's JSON error, for answers the twin gives before the core sees a request."""
+    rid = request_id(None)
+    response = web.Response(
+        status=error.status,
+        body=error.body(rid),
+        headers={"content-type": "application/json", "x-request-id": rid},
+    )
+    response.force_close()
+    return response
+
+
+class TwinServer(web.Server):
+    """``aiohttp.web.Server`` whose connections are :class:`GuardedConnection`."""
+
+    def __init__(self, handler: GatewayHandler, *, header_timeout_s: float, log: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._header_timeout_s = header_timeout_s
+        self._log = log
+
+    def __call__(self) -> RequestHandler:
+        return GuardedConnection(
+            self, loop=self._loop, header_timeout_s=self._header_timeout_s, log=self._log, **self._kwargs
+        )
+
+
+class GuardedConnection(RequestHandler):
+    """One client connection: aiohttp's handler plus a request-head deadline.
+
+    aiohttp has no header-read timeout; its keep-alive timer only fires once
+    per ``keepalive_timeout`` and does not look at partial heads. Here a
+    timer is armed when the connection opens and whenever the first bytes of
+    a new head arrive (not while a body is being read), and disarmed when the
+    parser completes a head. If it fires first, the connection is closed.
+    It reads aiohttp's ``_request_count``/``_messages`` (aiohttp is pinned in
+    pyproject.toml; tests/hardening/test_slow_clients.py fails if they change).
+    """
+
+    def __init__(self, manager: web.Server, *, header_timeout_s: float, log: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._header_timeout_s = header_timeout_s
+        self._log = log
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._last_payload: Any = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm()
+        self._last_payload = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if data and self._head_timer is None and (self._last_payload is None or self._last_payload.is_eof()):
+            self._arm()  # these bytes begin a new request head
+        heads = self._request_count
+        super().data_received(data)
+        if self._request_count != heads:
+            self._disarm()
+            if self._messages:
+                self._last_payload = self._messages[-1][1]
+
+    def _arm(self) -> None:
+        self._head_timer = self._loop.call_later(self._header_timeout_s, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport is None:
+            return
+        if self._request_in_progress:
+            # A pipelined head behind a long response: give it time after that.
+            self._arm()
+            return
+        log_event(self._log, time.time(), "client_header_timeout")
+        self.force_close()
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """Answer what aiohttp could not hand to the gateway, as the gateway would.
+
+        ``message`` and ``exc`` quote the offending request bytes, so only
+        the exception's type is logged and the body is the gateway's own.
+        """
+        log_event(self._log, time.time(), "http_rejected", status=status, error=type(exc).__name__ if exc else None)
+        if request.writer.output_size > 0:
+            # Mid-response (an upstream body that broke off): all we can do is cut the connection.
+            raise ConnectionError("response already started")
+        error: GatewayError
+        if isinstance(exc, LineTooLong) or "Too many headers" in str(exc):
+            error = HeadersTooLarge()
+        elif 400 <= status < 500:
+            error = InvalidRequest("Malformed HTTP request")
+        else:
+            error = GatewayError()
+        return error_response(error)
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        # aiohttp's default writes a traceback that can quote request bytes.
+        exc = kwargs.get("exc_info")
+        log_event(self._log, time.time(), "twin_exception", error=type(exc).__name__ if isinstance(exc, BaseException) else None)

@@ -10,6 +10,7 @@
      │    ├── Unauthorized           401 unauthorized
      │    ├── NotFound               404 not_found        (/_gateway/* only)
      │    ├── MethodNotAllowed       405 method_not_allowed
+     │    ├── RequestTimeout         408 request_timeout  (twin: a stalled body)
      │    ├── PayloadTooLarge        413 payload_too_large
      │    ├── RateLimited            429 rate_limited
      │    └── HeadersTooLarge        431 headers_too_large
@@ -104,6 +105,12 @@ class MethodNotAllowed(ClientError):
 
     def __init__(self, allowed: str) -> None:
         super().__init__(f"Allowed methods: {allowed}", headers=[("allow", allowed)])
+
+
+class RequestTimeout(ClientError):
+    status = 408
+    code = "request_timeout"
+    default_message = "The request body stalled"
 
 
 class PayloadTooLarge(ClientError):

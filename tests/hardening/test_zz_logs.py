@@ -1,0 +1,41 @@
+"""Secrets never logged: scan everything the suite's twins wrote for the API key.
+
+Named to run last. Run alone, it still drives the one path that used to leak
+the key: requests the HTTP parser rejects, whose error message quoted the
+offending line (an Authorization header) into the log and the answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.hardening.support import API_KEY, FaultServer, raw_exchange
+from tests.support.processes import running_twin
+
+MALFORMED_WITH_KEY = [
+    f"GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {API_KEY}\x01\r\n\r\n",
+    f"GET /x HTTP/1.1\nHost: t\nAuthorization: Bearer {API_KEY}\n\n",
+    f"GET /x HTTP/1.1\r\nHost: t\r\nX-Api-Key: {API_KEY}\r\n folded\r\n\r\n",
+    f"GET /x HTTP/1.1\r\nHost: t\r\nX-Api-Key: {API_KEY}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    f"GET /{API_KEY}\x00 HTTP/1.1\r\nHost: t\r\n\r\n",
+]
+
+
+def test_malformed_requests_carrying_the_key_do_not_log_or_echo_it(tmp_path):
+    env = {"ENVIRONMENT": "local", "DEFAULT_BACKEND": "app", "API_KEY": API_KEY}
+    with FaultServer() as up, running_twin({**env, "BACKEND_APP_URL": up.url}, tmp_path) as twin:
+        port = int(twin.url.rsplit(":", 1)[1])
+        answers = [raw_exchange(port, request.encode("latin-1")) for request in MALFORMED_WITH_KEY]
+        time.sleep(0.8)  # the twin flushes its log every 0.5 s
+        output = twin.output()
+
+    assert [a.status for a in answers] == [400] * len(answers)
+    assert all(API_KEY.encode() not in a.raw for a in answers)
+    assert '"event":"http_rejected"' in output
+    assert API_KEY not in output
+
+
+def test_no_log_written_during_the_suite_contains_the_api_key(log_archive):
+    files = sorted(log_archive.iterdir())
+    leaks = [path.name for path in files if API_KEY.encode() in path.read_bytes()]
+    assert leaks == []
