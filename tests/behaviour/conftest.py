@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from .gateways import RUNTIMES, Gateway, start_gateway
-from .upstream import Upstream, UpstreamServer
+from tests.support.upstream import Upstream, UpstreamServer
 
 #: test name → runtime → why that runtime cannot run the case.
 LIMITATIONS: dict[str, dict[str, str]] = {}

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .conftest import assert_error, echo
-from .upstream import pattern_chunks, pattern_digest
+from tests.support.upstream import pattern_chunks, pattern_digest
 
 UPSTREAMS = ("alpha", "alpha_cloud", "beta", "sick", "slow", "fragile", "cached", "cors")
 ORIGIN = "https://app.example"

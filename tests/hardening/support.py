@@ -15,12 +15,12 @@ import json
 import os
 import socket
 import struct
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.loop import LoopThread
 from tests.support.processes import free_port
 
 #: The API key every twin of this suite runs with; the log scan looks for it.
@@ -287,30 +287,28 @@ class FaultServer:
         self.routes: dict[str, Action] = dict(routes or {})
         self.state = FaultState(free_port())
         self.sink_rate = sink_rate
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._loop = LoopThread()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
     def __enter__(self) -> FaultState:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self._loop.start()
+        self._loop.run(self._start())
         return self.state
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._loop.close()
 
     def stop(self) -> None:
         """Stop listening and drop every open connection (a killed backend)."""
         if self._server is not None:
-            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+            self._loop.run(self._stop())
             self._server = None
 
     def start_again(self) -> None:
         """Listen again on the same port (a restarted backend)."""
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self._loop.run(self._start())
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.state.port, reuse_address=True)

@@ -1,33 +1,40 @@
-"""Real upstream servers on 127.0.0.1, run in a background thread.
+"""Recording upstream servers on 127.0.0.1, shared by the test suites.
 
-Each records what it received, so tests can assert on both sides of the
-gateway. Routes (any method):
+Each upstream runs aiohttp in its own thread and records every request it
+receives (method, path, query, headers, body length and SHA-256), so a test
+can assert on what the backend saw as well as on what the client got.
 
-* ``/health`` → 200 ``{"status":"ok"}`` (or 503 after ``set_healthy(False)``)
-* ``/echo/...`` → JSON of method, path, query, headers and body length
-* ``/hang`` → accepts and never answers
-* ``/sink`` → reads the whole body, answers its length and SHA-256
-* ``/source?bytes=N`` → streams N pseudo-random bytes, ``x-sha256`` trailer-free:
-  the digest is computable by the client from the same generator
+Routes (any method):
+
+* ``/health``        200, or ``health_status`` when a test changes it
+* ``/hang``          never answers (until the server stops)
+* ``/big?bytes=N``   streams N deterministic bytes (:func:`pattern_chunks`)
+* ``/status/<code>`` answers ``<code>`` with an empty body
+* anything else      200 JSON echo of the request, plus response headers a
+                     proxy must treat with care (hop-by-hop, CORS, cookies)
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .loop import LoopThread
 from .processes import free_port
 
 CHUNK = 64 * 1024
 
+#: Response headers of the echo route that a gateway must strip (RFC 9110 §7.6.1).
+UPSTREAM_HOP_HEADERS = {"connection": "keep-alive, x-upstream-hop", "x-upstream-hop": "1", "keep-alive": "timeout=7"}
+
 
 def pattern_chunks(total: int, chunk: int = CHUNK):
-    """Deterministic bytes (so both ends can hash them without storing them)."""
-    block = hashlib.sha256(b"gateway-test").digest() * (chunk // 32)
+    """Deterministic bytes, so both ends can hash a body without storing it."""
+    block = hashlib.sha256(b"behaviour").digest() * (chunk // 32)
     sent = 0
     while sent < total:
         piece = block[: min(chunk, total - sent)]
@@ -42,57 +49,72 @@ def pattern_digest(total: int) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Received:
     method: str
     path: str
-    query: str
-    headers: list[tuple[str, str]]
+    target: str  # the request target exactly as sent: path and raw query
+    headers: dict[str, str]  # lower-case names; repeated fields joined with ", "
     body_length: int
+    body_sha256: str
 
 
 @dataclass
 class Upstream:
+    """One upstream's address and what it saw."""
+
     port: int
+    health_status: int = 200
     received: list[Received] = field(default_factory=list)
-    healthy: bool = True
+    #: Stops the server so its port refuses connections (set by UpstreamServer).
+    stop: Callable[[], None] = lambda: None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def hits(self, path_prefix: str) -> int:
-        return sum(1 for r in self.received if r.path.startswith(path_prefix))
+    def requests(self, path: str | None = None) -> list[Received]:
+        return [r for r in self.received if path is None or r.path == path]
+
+    def hits(self, path: str) -> int:
+        return len(self.requests(path))
+
+    def hits_under(self, prefix: str) -> int:
+        return sum(1 for r in self.received if r.path.startswith(prefix))
+
+    def last(self, path: str) -> Received:
+        found = self.requests(path)
+        assert found, f"upstream {self.port} never received {path}"
+        return found[-1]
 
 
 class UpstreamServer:
-    """Start with ``with UpstreamServer() as up:``; ``up.stop()`` kills it early."""
+    """``with UpstreamServer() as up:``; :meth:`stop` makes the port refuse early."""
 
     def __init__(self) -> None:
         self.state = Upstream(free_port())
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.state.stop = self.stop
+        self._loop = LoopThread()
         self._runner: web.AppRunner | None = None
 
     def __enter__(self) -> Upstream:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self._loop.start()
+        self._loop.run(self._start())
         return self.state
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._loop.close()
 
     def stop(self) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.run(self._runner.cleanup())
             self._runner = None
 
     async def _start(self) -> None:
         app = web.Application(client_max_size=1 << 40)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.state.port).start()
 
@@ -104,16 +126,20 @@ class UpstreamServer:
             async for chunk in request.content.iter_chunked(CHUNK):
                 length += len(chunk)
                 digest.update(chunk)
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         self.state.received.append(
-            Received(request.method, path, request.query_string, [(k.lower(), v) for k, v in request.headers.items()], length)
+            Received(request.method, path, request.raw_path, headers, length, digest.hexdigest())
         )
         if path == "/health":
-            return web.json_response({"status": "ok" if self.state.healthy else "error"}, status=200 if self.state.healthy else 503)
+            return web.json_response({"status": "ok"}, status=self.state.health_status)
         if path == "/hang":
             await asyncio.sleep(3600)
-        if path == "/sink":
-            return web.json_response({"length": length, "sha256": digest.hexdigest()})
-        if path == "/source":
+        if path.startswith("/status/"):
+            return web.Response(status=int(path.rsplit("/", 1)[1]))
+        if path == "/big":
             total = int(request.query.get("bytes", "0"))
             response = web.StreamResponse(headers={"content-type": "application/octet-stream"})
             response.content_length = total
@@ -122,14 +148,20 @@ class UpstreamServer:
                 await response.write(piece)
             await response.write_eof()
             return response
-        return web.json_response(
+        response = web.json_response(
             {
                 "method": request.method,
                 "path": path,
-                "query": request.query_string,
-                "raw_target": request.raw_path,
-                "headers": [[k.lower(), v] for k, v in request.headers.items()],
+                "target": request.raw_path,
                 "body_length": length,
+                "body_sha256": digest.hexdigest(),
             },
-            headers={"connection": "keep-alive, x-upstream-private", "x-upstream-private": "1", "keep-alive": "timeout=5"},
+            headers={
+                **UPSTREAM_HOP_HEADERS,
+                "x-upstream": "yes",
+                "access-control-allow-origin": "*",
+            },
         )
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return response
