@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from gateway.app import build_gateway, on_fetch
 from gateway.settings import Settings, SettingsError
 
-from .runtime import FaultInjectingKV, LineLog, SqliteKV, Tasks, build_platform, new_session, read_env_file
+from .runtime import FaultInjectingKV, LineLog, SqliteKV, Tasks, build_platform, new_fetch, read_env_file
 from .server import GatewayHandler, TwinServer
 
 SHUTDOWN_GRACE_S = 10.0
@@ -111,21 +111,14 @@ async def serve(args: argparse.Namespace, env: dict[str, str], settings: Setting
     tasks = Tasks()
     kv = SqliteKV(args.kv_path) if args.kv_path else None
     platform_kv = FaultInjectingKV(kv, args.kv_fault_file) if kv is not None and args.kv_fault_file else kv
-    session = new_session()
+    # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
+    fetch = new_fetch(body_idle_timeout_s=settings.upstream_timeout_s, client=env.get("TWIN_UPSTREAM_CLIENT"))
     rate_limit = (settings.rate_limit_requests, settings.rate_limit_period_s) if settings.rate_limit_requests else None
-    platform = build_platform(
-        session,
-        log=log,
-        tasks=tasks,
-        kv=platform_kv,
-        rate_limit=rate_limit,
-        # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
-        body_idle_timeout_s=settings.upstream_timeout_s,
-    )
+    platform = build_platform(fetch, log=log, tasks=tasks, kv=platform_kv, rate_limit=rate_limit)
     try:
         build_gateway(env, platform)
     except SettingsError as exc:
-        await session.close()
+        await fetch.close()
         hint = " (start the twin with --kv-path FILE)" if exc.variable == "BACKEND_CONFIG_KV" else ""
         return _fail(f"{exc}{hint}")
 
@@ -169,7 +162,7 @@ async def serve(args: argparse.Namespace, env: dict[str, str], settings: Setting
         await web_server.shutdown(SHUTDOWN_GRACE_S)
         await tasks.drain(SHUTDOWN_GRACE_S)
         flusher.cancel()
-        await session.close()
+        await fetch.close()
         log.flush()
         if kv is not None:
             kv.close()

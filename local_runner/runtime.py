@@ -1,9 +1,12 @@
 """The CPython side of the seam: outbound fetch, KV, clock, log, rate limits.
 
-Outbound calls use one ``aiohttp.ClientSession`` with a keep-alive pool.
+Outbound calls go through ``upstream_client.HttpFetch``: keep-alive
+connections on asyncio protocols with the llhttp parser, which costs a
+fraction of the CPU of ``aiohttp.ClientSession`` per proxied request
+(docs/design.md has the figures). ``TWIN_UPSTREAM_CLIENT=aiohttp`` selects the
+aiohttp client (:class:`AiohttpFetch`) instead, to compare the two.
 httpx is the project's named client, but its default transport measured far
-slower under concurrency on this machine (docs/design.md has the figures
-and the httpx-aiohttp comparison), so the twin talks to aiohttp directly.
+slower under concurrency on this machine, so the twin does not use it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import yarl
 
 from gateway.errors import GatewayError, PayloadTooLarge, RequestTimeout, UpstreamConnectError, UpstreamProtocolError
 from gateway.headers import HeaderMap
-from gateway.runtime import Body, Platform, Response
+from gateway.runtime import Body, Platform, Response, UpstreamFetch
 from gateway.urls import split_url
 
 CHUNK = 64 * 1024
@@ -35,10 +38,29 @@ _SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 class UpstreamBody:
     """An upstream response body as the twin's server streams it out.
 
-    ``idle_timeout_s`` bounds each wait for the next piece: an upstream that
-    sends headers and then stalls gets the client's connection cut rather
-    than held open forever (the twin reuses UPSTREAM_TIMEOUT_MS for it).
+    ``chunks()`` yields the body; it raises ``ConnectionResetError`` when the
+    upstream breaks the body off or stalls longer than the idle timeout
+    (the twin reuses UPSTREAM_TIMEOUT_MS), so the server cuts its client too.
+    The server then calls ``release()`` after the last chunk or ``close()``
+    when it stopped early; ``discard`` releases a body nobody reads.
     """
+
+    __slots__ = ()
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Drop the connection (the body was not read to its end)."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Return the connection to the pool (the body was read to its end)."""
+        raise NotImplementedError
+
+
+class AiohttpBody(UpstreamBody):
+    """:class:`UpstreamBody` over an ``aiohttp.ClientResponse``."""
 
     __slots__ = ("_response", "_idle_timeout_s")
 
@@ -64,11 +86,9 @@ class UpstreamBody:
             raise ConnectionResetError("upstream body ended early") from exc
 
     def close(self) -> None:
-        """Drop the connection (the body was not read to its end)."""
         self._response.close()
 
     def release(self) -> None:
-        """Return the connection to the pool (the body was read to its end)."""
         self._response.release()
 
 
@@ -128,7 +148,7 @@ class _ClientBodyAbort(Exception):
 
 
 class AiohttpFetch:
-    """``runtime.UpstreamFetch`` over one shared aiohttp session."""
+    """``runtime.UpstreamFetch`` over one shared aiohttp session (``TWIN_UPSTREAM_CLIENT=aiohttp``)."""
 
     def __init__(self, session: aiohttp.ClientSession, *, body_idle_timeout_s: float | None = None) -> None:
         self._session = session
@@ -153,9 +173,12 @@ class AiohttpFetch:
         return Response(
             upstream.status,
             headers_from_raw(upstream.raw_headers),
-            UpstreamBody(upstream, self._body_idle_timeout_s),
+            AiohttpBody(upstream, self._body_idle_timeout_s),
             upstream.reason or "",
         )
+
+    async def close(self) -> None:
+        await self._session.close()
 
 
 def _verbatim(url: str) -> yarl.URL:
@@ -185,9 +208,23 @@ def new_session(*, limit: int = 0) -> aiohttp.ClientSession:
     )
 
 
+def new_fetch(*, body_idle_timeout_s: float | None = None, client: str | None = None) -> Any:
+    """The twin's ``UpstreamFetch`` (with an ``async close()``), chosen once at start-up.
+
+    ``client`` is ``TWIN_UPSTREAM_CLIENT`` ("aiohttp" or the default, ours).
+    """
+    if (client or "").strip().lower() == "aiohttp":
+        return AiohttpFetch(new_session(), body_idle_timeout_s=body_idle_timeout_s)
+    from .upstream_client import HttpFetch  # it builds on this module's UpstreamBody
+
+    return HttpFetch(body_idle_timeout_s=body_idle_timeout_s)
+
+
 async def discard(body: Body) -> None:
-    if isinstance(body, UpstreamBody):
+    if isinstance(body, AiohttpBody):
         body.close()
+    elif isinstance(body, UpstreamBody):
+        body.release()  # reuses the connection if the (small) body is already in
 
 
 class SqliteKV:
@@ -344,19 +381,18 @@ class Tasks:
 
 
 def build_platform(
-    session: aiohttp.ClientSession,
+    fetch: UpstreamFetch,
     *,
     log: LineLog,
     tasks: Tasks,
     kv: SqliteKV | FaultInjectingKV | None,
     rate_limit: tuple[int, int] | None,
-    body_idle_timeout_s: float | None = None,
 ) -> Platform:
-    """Assemble the twin's Platform once, at start-up."""
+    """Assemble the twin's Platform once, at start-up (``fetch`` from :func:`new_fetch`)."""
     clock = SystemClock()
     limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock) if rate_limit else None
     return Platform(
-        fetch=AiohttpFetch(session, body_idle_timeout_s=body_idle_timeout_s),
+        fetch=fetch,
         new_headers=HeaderMap,
         clock=clock,
         log=log,

@@ -227,7 +227,11 @@ class GuardedConnection(RequestHandler):
         ``message`` and ``exc`` quote the offending request bytes, so only
         the exception's type is logged and the body is the gateway's own.
         """
-        log_event(self._log, time.time(), "http_rejected", status=status, error=type(exc).__name__ if exc else None)
+        if isinstance(exc, (ConnectionError, asyncio.CancelledError)):
+            # The client went away mid-request: nothing to answer (Caddy logs 499).
+            log_event(self._log, time.time(), "client_disconnected", status=499, error=type(exc).__name__)
+        else:
+            log_event(self._log, time.time(), "http_rejected", status=status, error=type(exc).__name__ if exc else None)
         if request.writer.output_size > 0:
             # Mid-response (an upstream body that broke off): all we can do is cut the connection.
             raise ConnectionError("response already started")
