@@ -68,6 +68,8 @@ class GatewayHandler:
         if request.method == "CONNECT":
             # A tunnel request (authority-form target): this is not a forward proxy.
             return error_response(InvalidRequest("CONNECT is not supported"))
+        # From the raw bytes as latin-1 (aiohttp's own decoding is UTF-8 with
+        # surrogates, which cannot be sent on byte for byte).
         headers = headers_from_raw(request.raw_headers)
         # Expect is answered here (RFC 9110 §10.1.1 lets a proxy send the 100
         # itself): forwarded, it would make the outbound request wait for a 100

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import json
 import time
+from json.encoder import encode_basestring_ascii as _str
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+    """RFC 3339 UTC with milliseconds; the date-time part is formatted once a second."""
+    global _second
+    whole = int(ts)
+    if _second[0] != whole:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int((ts - whole) * 1000):03d}Z"
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _str(value)
 
 
 @dataclass(slots=True)
@@ -37,21 +50,14 @@ class RequestLog:
         return cls(ts=_iso(wall), request_id=request_id, method=method, path=path)
 
     def line(self) -> str:
-        # Built by hand: dataclasses.asdict deep-copies and costs ~25 µs a line.
-        return json.dumps(
-            {
-                "ts": self.ts,
-                "request_id": self.request_id,
-                "method": self.method,
-                "path": self.path,
-                "backend": self.backend,
-                "location": self.location,
-                "status": self.status,
-                "duration_ms": self.duration_ms,
-                "upstream_ms": self.upstream_ms,
-                "outcome": self.outcome,
-            },
-            separators=(",", ":"),
+        # Formatted by hand, every string through the JSON encoder's own
+        # escaping: a third of json.dumps's cost, on every request.
+        return (
+            f'{{"ts":"{self.ts}","request_id":{_str(self.request_id)},"method":{_str(self.method)},'
+            f'"path":{_str(self.path)},"backend":{_opt(self.backend)},"location":{_opt(self.location)},'
+            f'"status":{int(self.status)},"duration_ms":{float(self.duration_ms)!r},'
+            f'"upstream_ms":{"null" if self.upstream_ms is None else repr(float(self.upstream_ms))},'
+            f'"outcome":{_str(self.outcome)}}}'
         )
 
 

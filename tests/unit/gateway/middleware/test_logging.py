@@ -36,3 +36,16 @@ def test_event_line_renders_unusual_values_as_strings():
     logs = Logs()
     log_event(logs, WALL_START, "e", thing=ValueError("v"))
     assert json.loads(logs[0])["thing"] == "v"
+
+
+def test_line_escapes_hostile_strings_into_valid_json():
+    from gateway.middleware.logging import RequestLog
+
+    log = RequestLog.start(1_700_000_000.5, 'id"1', "GE\nT", '/a"b\\c\u2028\x00é')
+    log.backend, log.location, log.status, log.duration_ms, log.upstream_ms = None, "local", 200, 1.5, None
+    record = json.loads(log.line())
+    assert record["request_id"] == 'id"1'
+    assert record["method"] == "GE\nT"
+    assert record["path"] == '/a"b\\c\u2028\x00é'
+    assert (record["backend"], record["upstream_ms"], record["duration_ms"]) == (None, None, 1.5)
+    assert record["ts"] == "2023-11-14T22:13:20.500Z"
