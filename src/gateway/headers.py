@@ -39,7 +39,8 @@ def strip_hop_by_hop(headers) -> None:  # headers: runtime.Headers
             name = name.strip().lower()
             if name:
                 headers.delete(name)
-    for name in HOP_BY_HOP:
+    # Usually none is present: one set intersection instead of nine deletes.
+    for name in HOP_BY_HOP.intersection(headers.names()):
         headers.delete(name)
 
 
@@ -92,6 +93,9 @@ class HeaderMap:
 
     def items(self) -> Iterator[tuple[str, str]]:
         return iter([(name, value) for name, values in self._fields.items() for value in values])
+
+    def names(self) -> Iterable[str]:
+        return self._fields.keys()
 
     def copy(self) -> HeaderMap:
         clone = HeaderMap()

@@ -45,6 +45,9 @@ class Headers(Protocol):
     def items(self) -> Iterator[tuple[str, str]]:
         """Yield ``(lower-case name, value)`` pairs."""
 
+    def names(self) -> Iterable[str]:
+        """The lower-case names present (a set-like view where the runtime has one)."""
+
     def copy(self) -> Headers:
         """Return an independent copy of the same runtime type."""
 

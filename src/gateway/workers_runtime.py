@@ -104,6 +104,9 @@ class JsHeaders:
     def has(self, name: str) -> bool:
         return name.lower() in self._known()
 
+    def names(self) -> set[str]:
+        return set(self._known())
+
     def items(self) -> Iterator[tuple[str, str]]:
         # One conversion for all pairs instead of two FFI calls per header.
         pairs = js.Array.from_(self.js).to_py()
