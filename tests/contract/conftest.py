@@ -24,7 +24,6 @@ suite then has the single target ``external``, e.g.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import uuid
@@ -34,6 +33,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.processes import free_port
 
 from .spec import ContractChecker, load_spec
 
@@ -51,12 +52,6 @@ TARGETS = (
     if EXTERNAL_URL
     else ("direct-bun-sqlite", "direct-cf-d1", "gateway-bun-sqlite", "gateway-cf-d1")
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_healthy(service: stack.Service, deadline_s: float) -> stack.Service:

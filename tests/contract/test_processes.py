@@ -15,19 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, stack
+from .conftest import free_port, stack, start_healthy
 
 DEADLINE_S = 30
-
-
-def _started(service: stack.Service, deadline_s: float = DEADLINE_S) -> stack.Service:
-    service.start()
-    try:
-        service.wait_healthy(time.monotonic() + deadline_s)
-    except stack.StackError as exc:
-        service.stop()
-        pytest.fail(str(exc), pytrace=False)
-    return service
 
 
 def _signal_and_wait(service: stack.Service, sig: signal.Signals) -> int:
@@ -51,7 +41,7 @@ def _bun(tmp_path: Path, **env: str) -> stack.Service:
 
 def test_bun_health_is_503_when_the_database_cannot_be_queried(tmp_path, checker):
     """Honest failure: another connection drops the schema under the running server."""
-    service = _started(_bun(tmp_path))
+    service = start_healthy(_bun(tmp_path), DEADLINE_S)
     try:
         with httpx.Client(base_url=service.health_url.removesuffix("/health")) as client:
             assert client.get("/health").status_code == 200
@@ -67,18 +57,18 @@ def test_bun_health_is_503_when_the_database_cannot_be_queried(tmp_path, checker
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_bun_stops_gracefully_with_status_0(tmp_path, sig):
-    service = _started(_bun(tmp_path))
+    service = start_healthy(_bun(tmp_path), DEADLINE_S)
     assert _signal_and_wait(service, sig) == 0
     assert "shutting down" in stack.tail(service.log_path)
 
 
 def test_bun_data_survives_a_restart(tmp_path):
-    first = _started(_bun(tmp_path))
+    first = start_healthy(_bun(tmp_path), DEADLINE_S)
     base = first.health_url.removesuffix("/health")
     task = httpx.post(f"{base}/tasks", json={"title": "persist me"}).json()
     assert _signal_and_wait(first, signal.SIGTERM) == 0
 
-    second = _started(_bun(tmp_path))
+    second = start_healthy(_bun(tmp_path), DEADLINE_S)
     try:
         base = second.health_url.removesuffix("/health")
         assert httpx.get(f"{base}/tasks/{task['id']}").json() == task
@@ -87,7 +77,7 @@ def test_bun_data_survives_a_restart(tmp_path):
 
 
 def test_bun_uses_wal_and_records_the_schema_version(tmp_path):
-    service = _started(_bun(tmp_path))
+    service = start_healthy(_bun(tmp_path), DEADLINE_S)
     service.stop()
     with sqlite3.connect(tmp_path / "data" / "gtd.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -95,7 +85,7 @@ def test_bun_uses_wal_and_records_the_schema_version(tmp_path):
 
 
 def test_bun_reports_backend_id_from_env(tmp_path):
-    service = _started(_bun(tmp_path, BACKEND_ID="bun-sqlite-eu"))
+    service = start_healthy(_bun(tmp_path, BACKEND_ID="bun-sqlite-eu"), DEADLINE_S)
     try:
         assert httpx.get(service.health_url).json()["backend"] == "bun-sqlite-eu"
     finally:
@@ -123,7 +113,7 @@ def _d1(persist: Path, logs: Path) -> stack.Service:
 def test_d1_data_survives_a_restart(tmp_path):
     persist, logs = tmp_path / "state", tmp_path / "logs"
     stack.apply_d1_migrations(persist, logs)
-    first = _started(_d1(persist, logs), 90)
+    first = start_healthy(_d1(persist, logs), 90)
     try:
         base = first.health_url.removesuffix("/health")
         task = httpx.post(f"{base}/tasks", json={"title": "persist me"}).json()
@@ -131,7 +121,7 @@ def test_d1_data_survives_a_restart(tmp_path):
         first.stop()
 
     stack.apply_d1_migrations(persist, logs)  # idempotent: nothing left to apply
-    second = _started(_d1(persist, logs), 90)
+    second = start_healthy(_d1(persist, logs), 90)
     try:
         base = second.health_url.removesuffix("/health")
         assert httpx.get(f"{base}/tasks/{task['id']}").json() == task
