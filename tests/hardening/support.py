@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.loop import LoopThread
+from tests.support.loop import ThreadedServer
 from tests.support.processes import free_port
 
 #: The API key every twin of this suite runs with; the log scan looks for it.
@@ -274,7 +274,7 @@ def status(code: int) -> Action:
     return action
 
 
-class FaultServer:
+class FaultServer(ThreadedServer):
     """``with FaultServer({"/hang": hang, "/health": ok}) as up:``; unknown paths get ``ok``.
 
     Routes are looked up by longest matching prefix and may be replaced while
@@ -287,38 +287,26 @@ class FaultServer:
         self.routes: dict[str, Action] = dict(routes or {})
         self.state = FaultState(free_port())
         self.sink_rate = sink_rate
-        self._loop = LoopThread()
+        super().__init__()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-
-    def __enter__(self) -> FaultState:
-        self._loop.start()
-        self._loop.run(self._start())
-        return self.state
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        self._loop.close()
-
-    def stop(self) -> None:
-        """Stop listening and drop every open connection (a killed backend)."""
-        if self._server is not None:
-            self._loop.run(self._stop())
-            self._server = None
 
     def start_again(self) -> None:
         """Listen again on the same port (a restarted backend)."""
         self._loop.run(self._start())
+        self._listening = True
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.state.port, reuse_address=True)
 
     async def _stop(self) -> None:
+        """Stop listening and drop every open connection (a killed backend)."""
         assert self._server is not None
         self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
         await self._server.wait_closed()
+        self._server = None
 
     def _route(self, path: str) -> Action:
         best = ""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from .loop import LoopThread
+from .loop import ThreadedServer
 from .processes import free_port
 
 CHUNK = 64 * 1024
@@ -88,27 +88,18 @@ class Upstream:
         return found[-1]
 
 
-class UpstreamServer:
+class UpstreamServer(ThreadedServer):
     """``with UpstreamServer() as up:``; :meth:`stop` makes the port refuse early."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.state = Upstream(free_port())
         self.state.stop = self.stop
-        self._loop = LoopThread()
         self._runner: web.AppRunner | None = None
 
-    def __enter__(self) -> Upstream:
-        self._loop.start()
-        self._loop.run(self._start())
-        return self.state
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        self._loop.close()
-
-    def stop(self) -> None:
+    async def _stop(self) -> None:
         if self._runner is not None:
-            self._loop.run(self._runner.cleanup())
+            await self._runner.cleanup()
             self._runner = None
 
     async def _start(self) -> None:
