@@ -1,1 +1,0 @@
-"""Cross-cutting request concerns: CORS, authentication, request logs."""

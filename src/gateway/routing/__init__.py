@@ -1,1 +1,0 @@
-"""Forwarding a request to the backend it was routed to."""
