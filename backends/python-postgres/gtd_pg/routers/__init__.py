@@ -1,0 +1,1 @@
+"""One Starlette Router per resource: health, tasks, projects."""

@@ -1,0 +1,61 @@
+"""/projects and /projects/{id}. Deleting a project keeps its tasks (project_id -> null)."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Router
+
+from ..errors import not_found
+from ..http import empty_response, json_response, query_pairs, read_json
+from ..routing import path_id, resource
+from ..store import Store
+from ..validation import PROJECT, PROJECT_FILTERS, parse_query
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def list_projects(request: Request) -> Response:
+    filter = parse_query(query_pairs(request.scope["query_string"]), PROJECT_FILTERS)
+    return json_response(200, {"projects": await _store(request).list_projects(filter)})
+
+
+async def create_project(request: Request) -> Response:
+    fields = PROJECT.parse(await read_json(request), "create")
+    project = await _store(request).create_project(fields)
+    return json_response(201, project, {"location": f"/projects/{project['id']}"})
+
+
+async def get_project(request: Request) -> Response:
+    project = await _store(request).get_project(path_id(request, "project"))
+    if project is None:
+        raise not_found("project")
+    return json_response(200, project)
+
+
+async def update_project(request: Request) -> Response:
+    store = _store(request)
+    id = path_id(request, "project")
+    if await store.get_project(id) is None:
+        raise not_found("project")
+    fields = PROJECT.parse(await read_json(request), "update")
+    project = await store.update_project(id, fields)
+    if project is None:
+        raise not_found("project")
+    return json_response(200, project)
+
+
+async def delete_project(request: Request) -> Response:
+    if not await _store(request).delete_project(path_id(request, "project")):
+        raise not_found("project")
+    return empty_response(204)
+
+
+router = Router(
+    [
+        resource("/projects", {"GET": list_projects, "POST": create_project}),
+        resource("/projects/{id}", {"GET": get_project, "PATCH": update_project, "DELETE": delete_project}),
+    ],
+    redirect_slashes=False,
+)
