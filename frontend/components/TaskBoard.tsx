@@ -1,0 +1,251 @@
+"use client";
+
+import Link from "next/link";
+import { useOptimistic, useRef, useState, useTransition, type FormEvent } from "react";
+
+import { createTask, deleteTask, moveTask } from "@/app/actions";
+import { ErrorPanel } from "@/components/ErrorPanel";
+import { ServedLine } from "@/components/ServedLine";
+import { isOverdue } from "@/lib/format";
+import type { ActionResult, ApiError, ServedBy, Task, TaskCreate, TaskStatus } from "@/lib/types";
+import { STATUS_LABELS, TASK_STATUSES } from "@/lib/types";
+
+type Item = Task & { pending?: boolean };
+type Change = { type: "add"; task: Item } | { type: "remove"; id: string } | { type: "update"; id: string; status: TaskStatus };
+
+type Notice =
+  | { kind: "ok"; text: string; served: ServedBy | null }
+  | { kind: "undo"; text: string; task: Task; served: ServedBy | null }
+  | { kind: "error"; title: string; error: ApiError };
+
+export interface TaskBoardProps {
+  tasks: Task[];
+  projects: { id: string; name: string }[];
+  /** A status list shows one status; a project shows all of its tasks. */
+  view: TaskStatus | "project";
+  listLabel: string;
+  emptyText: string;
+  today: string;
+  capture?: { label: string; placeholder: string; defaults: Omit<TaskCreate, "title"> };
+}
+
+let tempIds = 0;
+
+export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, capture }: TaskBoardProps) {
+  const [items, change] = useOptimistic<Item[], Change>(tasks, (state, action) => {
+    switch (action.type) {
+      case "add":
+        return [action.task, ...state];
+      case "remove":
+        return state.filter((task) => task.id !== action.id);
+      case "update":
+        if (view !== "project" && action.status !== view) return state.filter((task) => task.id !== action.id);
+        return state.map((task) => (task.id === action.id ? { ...task, status: action.status, pending: true } : task));
+    }
+  });
+  const [, startTransition] = useTransition();
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const captureRef = useRef<HTMLInputElement>(null);
+  const projectNames = new Map(projects.map((project) => [project.id, project.name]));
+
+  function report<T>(result: ActionResult<T>, ok: string, failed: string, undo?: Task) {
+    if (!result.ok) setNotice({ kind: "error", title: failed, error: result.error });
+    else if (undo) setNotice({ kind: "undo", text: ok, task: undo, served: result.served });
+    else setNotice({ kind: "ok", text: ok, served: result.served });
+  }
+
+  function onCapture(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const input = captureRef.current;
+    if (!input || !capture) return;
+    const title = input.value.trim();
+    if (!title) {
+      input.focus();
+      return;
+    }
+    input.value = "";
+    const now = new Date().toISOString();
+    const body: TaskCreate = { ...capture.defaults, title };
+    const optimistic: Item = {
+      id: `pending-${++tempIds}`,
+      title,
+      notes: body.notes ?? null,
+      status: body.status ?? "inbox",
+      project_id: body.project_id ?? null,
+      context: body.context ?? null,
+      due_date: body.due_date ?? null,
+      created_at: now,
+      updated_at: now,
+      pending: true,
+    };
+    startTransition(async () => {
+      change({ type: "add", task: optimistic });
+      const result = await createTask(body);
+      report(result, `Captured “${title}”`, `Could not capture “${title}”`);
+      if (!result.ok && !input.value) input.value = title;
+    });
+  }
+
+  function onMove(task: Task, status: TaskStatus) {
+    if (status === task.status) return;
+    startTransition(async () => {
+      change({ type: "update", id: task.id, status });
+      const result = await moveTask(task.id, status);
+      report(result, status === "done" ? `Completed “${task.title}”` : `Moved “${task.title}” to ${STATUS_LABELS[status]}`, `Could not move “${task.title}”`);
+    });
+  }
+
+  function onDelete(task: Task) {
+    startTransition(async () => {
+      change({ type: "remove", id: task.id });
+      const result = await deleteTask(task.id);
+      report(result, `Deleted “${task.title}”.`, `Could not delete “${task.title}”`, task);
+    });
+  }
+
+  function onUndo(task: Task) {
+    setNotice(null);
+    startTransition(async () => {
+      const restored: Item = { ...task, pending: true };
+      change({ type: "add", task: restored });
+      const result = await createTask({
+        title: task.title,
+        notes: task.notes,
+        status: task.status,
+        context: task.context,
+        due_date: task.due_date,
+        project_id: task.project_id,
+      });
+      report(result, `Restored “${task.title}”`, `Could not restore “${task.title}”`);
+    });
+  }
+
+  return (
+    <div className="board">
+      {capture ? (
+        <form className="capture" onSubmit={onCapture}>
+          <label htmlFor="capture-title" className="capture-label">
+            {capture.label}
+          </label>
+          <div className="capture-row">
+            <input
+              ref={captureRef}
+              id="capture-title"
+              name="title"
+              type="text"
+              autoComplete="off"
+              maxLength={500}
+              placeholder={capture.placeholder}
+              enterKeyHint="done"
+            />
+            <button type="submit" className="button primary">
+              Add
+            </button>
+          </div>
+        </form>
+      ) : null}
+
+      <div className="notice" aria-live="polite" data-testid="notice">
+        {notice?.kind === "error" ? <ErrorPanel error={notice.error} title={notice.title} autoRetry={false} /> : null}
+        {notice && notice.kind !== "error" ? (
+          <div className="notice-ok">
+            <p>
+              {notice.text}
+              {notice.kind === "undo" ? (
+                <>
+                  {" "}
+                  <button type="button" className="link-button" onClick={() => onUndo(notice.task)}>
+                    Undo
+                  </button>
+                </>
+              ) : null}
+            </p>
+            <ServedLine served={notice.served} />
+          </div>
+        ) : null}
+      </div>
+
+      {items.length === 0 ? (
+        <p className="empty" data-testid="empty">
+          {emptyText}
+        </p>
+      ) : (
+        <ul className="tasks" aria-label={listLabel} data-testid="task-list">
+          {items.map((task) => {
+            const overdue = task.status !== "done" && isOverdue(task.due_date, today);
+            const project = task.project_id ? projectNames.get(task.project_id) : null;
+            return (
+              <li key={task.id} className={`task${task.pending ? " pending" : ""}${task.status === "done" ? " is-done" : ""}`} data-task-id={task.id} data-pending={task.pending ? "true" : "false"} data-title={task.title}>
+                <div className="task-main">
+                  <button
+                    type="button"
+                    className="check"
+                    disabled={task.pending}
+                    aria-label={task.status === "done" ? `Reopen “${task.title}”` : `Complete “${task.title}”`}
+                    onClick={() => onMove(task, task.status === "done" ? "next" : "done")}
+                  >
+                    <span aria-hidden="true">{task.status === "done" ? "↺" : "✓"}</span>
+                  </button>
+                  <div className="task-body">
+                    {task.pending ? (
+                      <span className="task-title">{task.title}</span>
+                    ) : (
+                      <Link href={`/tasks/${task.id}`} className="task-title">
+                        {task.title}
+                      </Link>
+                    )}
+                    <div className="task-meta">
+                      {view === "project" ? <span className={`badge status-${task.status}`}>{STATUS_LABELS[task.status]}</span> : null}
+                      {task.context ? <span className="badge context">{task.context}</span> : null}
+                      {project && task.project_id ? (
+                        <Link className="badge project" href={`/projects/${task.project_id}`}>
+                          {project}
+                        </Link>
+                      ) : null}
+                      {task.due_date ? (
+                        <span className={`badge due${overdue ? " overdue" : ""}`} data-overdue={overdue ? "true" : "false"}>
+                          {overdue ? "Overdue · " : "Due "}
+                          <time dateTime={task.due_date}>{task.due_date}</time>
+                        </span>
+                      ) : null}
+                    </div>
+                    {task.notes ? <p className="task-notes">{task.notes}</p> : null}
+                  </div>
+                </div>
+                {task.pending ? null : (
+                  <div className="task-actions">
+                    <form
+                      className="move"
+                      onSubmit={(event) => {
+                        event.preventDefault();
+                        const status = new FormData(event.currentTarget).get("status");
+                        if (typeof status === "string") onMove(task, status as TaskStatus);
+                      }}
+                    >
+                      <label className="sr-only" htmlFor={`move-${task.id}`}>
+                        Move “{task.title}” to
+                      </label>
+                      <select id={`move-${task.id}`} name="status" defaultValue={task.status}>
+                        {TASK_STATUSES.map((status) => (
+                          <option key={status} value={status}>
+                            {STATUS_LABELS[status]}
+                          </option>
+                        ))}
+                      </select>
+                      <button type="submit" className="button small">
+                        Move
+                      </button>
+                    </form>
+                    <button type="button" className="button small danger" onClick={() => onDelete(task)} aria-label={`Delete “${task.title}”`}>
+                      Delete
+                    </button>
+                  </div>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </div>
+  );
+}
