@@ -11,19 +11,20 @@ export WRANGLER_SEND_METRICS := false
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run lint test test-fast bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk
+setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk $(STAMPS)/pyodide-bundle
 
-$(STAMPS)/python: pyproject.toml
+$(STAMPS)/python: pyproject.toml backends/python-postgres/pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]" -e "backends/python-postgres[test]"
 	@touch $@
 
-$(STAMPS)/node: package.json package-lock.json
+$(STAMPS)/node: package.json package-lock.json frontend/package.json frontend/package-lock.json
 	@mkdir -p $(STAMPS)
 	npm ci --no-audit --no-fund --loglevel=error
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The Workers SDK, for the Pyodide harness (downloaded, never committed).
@@ -32,21 +33,41 @@ $(STAMPS)/sdk: Makefile
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d .cache/wheels "$(WORKERS_SDK)"
 	@touch $@
 
-# Debian packages the Docker suite needs (engine, debootstrap for base images).
-$(STAMPS)/system:
+# The Pyodide bundle for Python Workers on real workerd, offline (scripts/workerd/README.md).
+# build_bundle.py keeps its own stamp of every input and rebuilds only when one changes.
+$(STAMPS)/pyodide-bundle: package-lock.json $(wildcard scripts/workerd/*) $(STAMPS)/python $(STAMPS)/node
+	@mkdir -p $(STAMPS)
+	$(PY) scripts/workerd/build_bundle.py
+	@touch $@
+
+# Debian packages: the Docker suite (engine, debootstrap for base images), ruby-sqlite
+# (Ruby, Sinatra, Puma), python-postgres (PostgreSQL), the browser suite (chromium).
+$(STAMPS)/system: scripts/install_system_packages.sh
 	@mkdir -p $(STAMPS)
 	./scripts/install_system_packages.sh
 	@touch $@
 
-run: setup
-	$(PY) scripts/run_stack.py
+run: setup $(STAMPS)/system
+	$(PY) -m devstack
 
-test: setup $(STAMPS)/system
-	$(PY) -m pytest tests
+PY_DIRS := src local_runner tools scripts tests bench
+
+# Style, types and the backends' TypeScript; part of `make test`.
+lint: setup
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+	$(VENV)/bin/mypy
+	tsc --noEmit -p backends/bun-sqlite/tsconfig.json
+	tsc --noEmit -p backends/cf-d1/tsconfig.json
+	cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent check:types
+
+# GTD_FULL_SUITE: the contract suite refuses to shrink to one external target here.
+test: setup $(STAMPS)/system lint
+	GTD_FULL_SUITE=1 $(PY) -m pytest tests
 
 # Everything but the Docker suite, for a quick loop while developing.
-test-fast: setup
-	$(PY) -m pytest tests --ignore=tests/docker
+test-fast: setup lint
+	GTD_FULL_SUITE=1 $(PY) -m pytest tests --ignore=tests/docker
 
 bench: setup
 	./bench/run.sh

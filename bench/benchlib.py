@@ -1,8 +1,8 @@
-"""Shared machinery for the benchmark scripts: processes, nginx, wrk, /proc sampling.
+"""Bench-only machinery for the benchmark scripts: nginx, wrk, /proc sampling.
 
-Everything here binds to 127.0.0.1 only, every child process is started in its
-own session so it can be stopped by its own process-group id, and every wait is
-bounded. Nothing in this module is used by the gateway itself.
+Starting, waiting for and stopping processes is devstack.process's job; this
+module only builds what the suite needs on top. Everything binds to 127.0.0.1
+and every wait is bounded. Nothing in this module is used by the gateway itself.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -19,14 +18,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
+
+from devstack.process import Service
 
 HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-VENV_PY = str(ROOT / ".venv" / "bin" / "python")
 WRK_LUA = BENCH_DIR / "wrk_report.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -45,96 +46,17 @@ UPSTREAM_BODY = json.dumps(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-# --------------------------------------------------------------------------- processes
-
-
-class Proc:
-    """A child process in its own session, with stdout/stderr sent to files."""
-
-    def __init__(self, name: str, argv: Sequence[str], workdir: Path, *,
-                 env: dict[str, str] | None = None, cwd: str | Path | None = None,
-                 stdout_path: Path | None = None) -> None:
-        self.name = name
-        self.argv = list(argv)
-        self.stdout_path = stdout_path or workdir / f"{name}.out"
-        self.stderr_path = workdir / f"{name}.err"
-        self._out = open(self.stdout_path, "wb")
-        self._err = open(self.stderr_path, "wb")
-        self.popen = subprocess.Popen(
-            self.argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-            stdout=self._out, stderr=self._err, start_new_session=True,
-        )
-        _LIVE.add(self)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stderr_tail(self, n: int = 15) -> str:
-        try:
-            lines = self.stderr_path.read_text(errors="replace").splitlines()
-            if not lines:
-                lines = self.stdout_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.popen.wait(timeout)
-        else:
-            # The leader is gone; make sure nothing it started lingers.
-            try:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self._out.close()
-        self._err.close()
-        _LIVE.discard(self)
-
-
-_LIVE: set[Proc] = set()
-
-
-def stop_all() -> None:
-    for p in list(_LIVE):
-        try:
-            p.stop()
-        except Exception as exc:  # keep stopping the rest
-            print(f"warning: could not stop {p.name}: {exc}")
-
-
 def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does, so `finally` blocks stop every service."""
+
     def _handler(signum: int, _frame: Any) -> None:
-        stop_all()
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _handler)
-    signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGHUP, _handler)
 
 
@@ -145,26 +67,6 @@ def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 2
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def wait_http(url: str, *, proc: Proc | None = None, headers: dict[str, str] | None = None,
-              timeout: float = 30.0, ok: Iterable[int] = (200,)) -> tuple[bool, str]:
-    """Poll `url` until it answers with a status in `ok`, the process dies, or time runs out."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    ok = tuple(ok)
-    while time.monotonic() < deadline:
-        if proc is not None and not proc.alive():
-            return False, f"process exited with code {proc.popen.returncode}"
-        try:
-            status, body = http_get(url, headers)
-            if status in ok:
-                return True, ""
-            last = f"HTTP {status}: {body[:200]!r}"
-        except (OSError, urllib.error.URLError) as exc:
-            last = str(exc)
-        time.sleep(0.1)
-    return False, f"timed out after {timeout:.0f}s ({last})"
 
 
 # --------------------------------------------------------------------------- /proc
@@ -180,7 +82,7 @@ def _children_map() -> dict[int, list[int]]:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         kids.setdefault(ppid, []).append(int(d))
     return kids
 
@@ -204,7 +106,7 @@ def cpu_seconds(pids: Iterable[int]) -> float:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(b")") + 2:].split()
+        fields = stat[stat.rindex(b")") + 2 :].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
     return total / CLK_TCK
 
@@ -240,8 +142,11 @@ class QuietGate:
     def wait(self) -> float:
         t0 = time.monotonic()
         busy = machine_busy_pct(0.3)
-        while busy > self.threshold and self.waited + (time.monotonic() - t0) < self.budget \
-                and time.monotonic() - t0 < self.max_wait:
+        while (
+            busy > self.threshold
+            and self.waited + (time.monotonic() - t0) < self.budget
+            and time.monotonic() - t0 < self.max_wait
+        ):
             busy = machine_busy_pct(0.5)
         self.waited += time.monotonic() - t0
         return busy
@@ -326,7 +231,7 @@ UPSTREAM_SERVER = """\
 """
 
 PROXY_SERVER = """\
-  upstream backend {{ server {host}:{upstream_port}; keepalive 128; }}
+  upstream backend {{ server {upstream}; keepalive 128; }}
   server {{
     listen {host}:{port} backlog=4096;
     location / {{
@@ -339,18 +244,20 @@ PROXY_SERVER = """\
 """
 
 
-def start_nginx(name: str, workdir: Path, body: str, workers: int = 1) -> Proc:
+def nginx(name: str, workdir: Path, body: str, workers: int, health_url: str) -> Service:
+    """nginx with its own config, pid and temp folders under ``workdir/name`` (never the system's)."""
     d = workdir / name
     d.mkdir(parents=True, exist_ok=True)
     conf = d / "nginx.conf"
     conf.write_text(NGINX_COMMON.format(workers=workers, dir=d, body=body))
-    return Proc(name, [nginx_bin(), "-p", str(d), "-e", str(d / "error.log"), "-c", str(conf)], workdir)
+    argv = [nginx_bin(), "-p", str(d), "-e", str(d / "error.log"), "-c", str(conf)]
+    return Service(name, argv, log_path=d / "stdout.log", health_url=health_url)
 
 
-def start_upstream_nginx(workdir: Path, port: int, workers: int = 1) -> Proc:
+def upstream_nginx(workdir: Path, port: int, workers: int = 1) -> Service:
     payload = UPSTREAM_BODY.replace("'", "\\'")
-    return start_nginx("upstream-nginx", workdir,
-                       UPSTREAM_SERVER.format(host=HOST, port=port, payload=payload), workers)
+    body = UPSTREAM_SERVER.format(host=HOST, port=port, payload=payload)
+    return nginx("upstream-nginx", workdir, body, workers, f"http://{HOST}:{port}/")
 
 
 def upstream_request_count(port: int) -> int:
@@ -381,14 +288,28 @@ class WrkResult:
         return sum(self.errors.values())
 
 
-def run_wrk(url: str, *, connections: int, duration: float, threads: int = 1,
-            headers: dict[str, str] | None = None,
-            cpu_of: dict[str, Sequence[int]] | None = None,
-            upstream_stats_port: int | None = None) -> WrkResult:
+def run_wrk(
+    url: str,
+    *,
+    connections: int,
+    duration: float,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+    cpu_of: dict[str, Sequence[int]] | None = None,
+    upstream_stats_port: int | None = None,
+) -> WrkResult:
     """One wrk run; also measures the CPU each named process tree used during it."""
     threads = max(1, min(threads, connections))
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
-            "-s", str(WRK_LUA)]
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(WRK_LUA),
+    ]
     for k, v in (headers or {}).items():
         argv += ["-H", f"{k}: {v}"]
     argv.append(url)
@@ -414,7 +335,7 @@ def run_wrk(url: str, *, connections: int, duration: float, threads: int = 1,
     hits1 = upstream_request_count(upstream_stats_port) if upstream_stats_port else None
     out = p.stdout.read().decode(errors="replace")
     err = p.stderr.read().decode(errors="replace")
-    line = next((ln for ln in out.splitlines() if ln.startswith("{\"requests\"")), None)
+    line = next((ln for ln in out.splitlines() if ln.startswith('{"requests"')), None)
     if p.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({p.returncode}): {err.strip() or out.strip()}")
     d = json.loads(line)
@@ -424,8 +345,13 @@ def run_wrk(url: str, *, connections: int, duration: float, threads: int = 1,
     cpu["other"] = max(0.0, (busy1 - busy0) - sum(cpu.values()))
     dur = d["duration_us"] / 1e6
     return WrkResult(
-        requests=d["requests"], duration_s=dur, rps=d["requests"] / dur,
-        p50_us=d["p50"], p90_us=d["p90"], p99_us=d["p99"], mean_us=d["mean"],
+        requests=d["requests"],
+        duration_s=dur,
+        rps=d["requests"] / dur,
+        p50_us=d["p50"],
+        p90_us=d["p90"],
+        p99_us=d["p99"],
+        mean_us=d["mean"],
         errors={k: d[k] for k in ("connect", "read", "write", "status", "timeout")},
         cpu_s=cpu,
         # The two stub_status reads themselves count; take them off.

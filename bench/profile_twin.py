@@ -21,7 +21,6 @@ from pathlib import Path
 import benchlib as bl
 import run as suite
 
-
 # py-spy prints paths relative to sys.path entries: "handle (gateway/app.py:63)".
 OWN = ("(gateway/", "(local_runner/", "/src/gateway/", "/local_runner/")
 
@@ -71,8 +70,12 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--native", action="store_true", help="include native (C) frames")
-    ap.add_argument("--target", choices=["twin", "aiohttp"], default="twin",
-                    help="profile the twin (default) or the minimal aiohttp proxy for comparison")
+    ap.add_argument(
+        "--target",
+        choices=["twin", "aiohttp"],
+        default="twin",
+        help="profile the twin (default) or the minimal aiohttp proxy for comparison",
+    )
     args = ap.parse_args()
     py_spy = bl.ROOT / ".venv" / "bin" / "py-spy"
     if not py_spy.exists():
@@ -82,44 +85,59 @@ def main() -> int:
     s = suite.Suite(suite.parse_args(["--quick"]))
     out_dir = bl.BENCH_DIR / "results"
     out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    raw = out_dir / f"{args.target}-profile-{stamp}.txt"
+    raw = out_dir / f"{args.target}-profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
     try:
         s.start_upstream()
-        if args.target == "twin":
-            env, log_file = s.twin_env()
-            twin = s.start_twin("twin", env, log_file)
-        else:  # the minimal aiohttp proxy, for a side-by-side profile
-            s.start_servers(["aiohttp"])
-            twin = s.servers["aiohttp"]
-        if not twin.available:
-            print(f"{args.target} unavailable: {twin.reason}")
+        srv = s.launch(args.target, suite.PEERS[args.target].launch, s.upstream_url)
+        if srv.available:
+            s.check(srv)
+        if not srv.available:
+            print(f"{args.target} unavailable: {srv.reason}")
             return 1
-        s.check(twin)
-        bl.run_wrk(twin.url, connections=args.connections, duration=3, headers=twin.headers)  # warm-up
-        spy_argv = [str(py_spy), "record", "--pid", str(twin.proc.pid), "--rate", str(args.rate),
-                    "--duration", str(args.duration), "--format", "raw", "--output", str(raw), "--nonblocking"]
+        bl.run_wrk(srv.url, connections=args.connections, duration=3, headers=srv.headers)  # warm-up
+        spy_argv = [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(srv.service.pid),
+            "--rate",
+            str(args.rate),
+            "--duration",
+            str(args.duration),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ]
         if args.native:
             spy_argv.append("--native")
         spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)
-        res = bl.run_wrk(twin.url, connections=args.connections, duration=args.duration, headers=twin.headers,
-                         cpu_of={"twin": bl.process_tree(twin.proc.pid)})
+        res = bl.run_wrk(
+            srv.url,
+            connections=args.connections,
+            duration=args.duration,
+            headers=srv.headers,
+            cpu_of={"server": bl.process_tree(srv.service.pid)},
+        )
         try:
             _, err = spy.communicate(timeout=args.duration + 30)
         except subprocess.TimeoutExpired:
             spy.kill()
             _, err = spy.communicate()
-        print(f"{args.target}, wrk c{args.connections}: {res.rps:.0f} req/s, p50 {res.p50_us:.0f} µs, "
-              f"server CPU {res.cpu_s['twin'] / res.requests * 1e6:.0f} µs/request, other CPU "
-              f"{res.cpu_s['other'] / res.duration_s * 100:.0f}% of a core")
+        print(
+            f"{args.target}, wrk c{args.connections}: {res.rps:.0f} req/s, p50 {res.p50_us:.0f} µs, "
+            f"server CPU {res.cpu_s['server'] / res.requests * 1e6:.0f} µs/request, other CPU "
+            f"{res.cpu_s['other'] / res.duration_s * 100:.0f}% of a core"
+        )
         if not raw.exists():
             print(f"py-spy wrote nothing: {err.decode(errors='replace')[-1000:]}")
             return 1
         print(summarise(raw, args.top))
         print(f"\ncollapsed stacks: {raw}  (flamegraph.pl or speedscope can draw them)")
     finally:
-        bl.stop_all()
+        s.stop_all()
         shutil.rmtree(s.work, ignore_errors=True)
     return 0
 

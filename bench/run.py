@@ -4,7 +4,7 @@
 
 Phases (each bounded in time; everything started is stopped at the end, also on Ctrl-C):
 
-1. throughput/latency: wrk at concurrency 1 and 32 against each configuration, in
+1. throughput/latency: wrk at concurrency 1 and 32 against each configuration (PEERS), in
    alternating rounds (A B C …, A B C …) after a warm-up —
      direct    wrk → nginx upstream (fixed ~200-byte JSON, keep-alive)
      nginx     nginx proxy_pass with a keep-alive upstream pool
@@ -18,7 +18,7 @@ Phases (each bounded in time; everything started is stopped at the end, also on 
 2. scale: twin p50 at concurrency 1 with 2, 1,000 and 10,000 registered backends.
 3. streaming: 1 GiB up and 1 GiB down through direct, the aiohttp proxy and the twin,
    against a sink/source aiohttp upstream; throughput and peak RSS growth.
-4. Pyodide: `node tests/pyodide/bench.mjs`, if that file exists; its JSON is included.
+4. Pyodide: `node tests/pyodide/bench.mjs`; its JSON is included.
 
 Prints a table of medians (min–max) with ratios to direct, PASS/FAIL lines for the
 targets, and writes everything to bench/results/run-<timestamp>.json.
@@ -34,13 +34,18 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import benchlib as bl
 
+from devstack import services
+from devstack.process import NODE_BIN, Service, ServiceError, free_port, start_healthy, tail, tool_env
+
 ROOT = bl.ROOT
+PROXIES = bl.BENCH_DIR / "proxies"
 API_KEY = "bench-4f9c1e7a2b"
 ORIGIN = "https://app.example.com"
 # Every configuration receives the same request bytes; only the twin acts on these.
@@ -48,26 +53,13 @@ REQUEST_HEADERS = {"Authorization": f"Bearer {API_KEY}", "Origin": ORIGIN}
 PATH = "/v1/items?limit=4"
 GiB = 2**30
 
-LABELS = {
-    "direct": "direct (wrk → nginx upstream)",
-    "nginx": "nginx proxy_pass, keep-alive pool",
-    "aiohttp": "minimal aiohttp proxy",
-    "workerd": "workerd pass-through Worker",
-    "uvicorn": "minimal uvicorn + httpx proxy",
-    "twin": "twin, all features on",
-    "twin-2": "twin, 2 backends",
-    "twin-1000": "twin, 1,000 backends",
-    "twin-10000": "twin, 10,000 backends",
-}
-ALL_CONFIGS = ["direct", "nginx", "aiohttp", "workerd", "uvicorn", "twin"]
-
 WORKERD_CONFIG = """\
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .passthrough),
-    (name = "upstream", external = (address = "{host}:{upstream_port}", http = ())),
+    (name = "upstream", external = (address = "{upstream}", http = ())),
   ],
   sockets = [(name = "http", address = "{host}:{port}", http = (), service = "main")],
 );
@@ -80,13 +72,113 @@ const passthrough :Workerd.Worker = (
 """
 
 
+# ---------------------------------------------------------------------- launch recipes
+# A recipe builds the Service for one configuration: (suite, name, port, upstream URL) → Service.
+# Its health URL is the benchmark request itself, except for the twin (/_gateway/health).
+
+
+def url(port: int, path: str = PATH) -> str:
+    return f"http://{bl.HOST}:{port}{path}"
+
+
+def nginx_proxy(s: Suite, name: str, port: int, upstream: str) -> Service:
+    body = bl.PROXY_SERVER.format(host=bl.HOST, port=port, upstream=upstream.removeprefix("http://"))
+    return bl.nginx(name, s.work, body, s.args.proxy_workers, url(port))
+
+
+def aiohttp_proxy(s: Suite, name: str, port: int, upstream: str) -> Service:
+    argv = [sys.executable, str(PROXIES / "aiohttp_proxy.py"), "--port", str(port), "--upstream", upstream]
+    return Service(name, argv, log_path=s.work / f"{name}.log", health_url=url(port))
+
+
+def workerd(s: Suite, name: str, port: int, upstream: str) -> Service:
+    d = s.work / name
+    d.mkdir(exist_ok=True)
+    shutil.copy(PROXIES / "passthrough_worker.js", d)
+    config = WORKERD_CONFIG.format(host=bl.HOST, port=port, upstream=upstream.removeprefix("http://"))
+    (d / "config.capnp").write_text(config)
+    argv = [str(NODE_BIN / "workerd"), "serve", str(d / "config.capnp")]
+    return Service(name, argv, log_path=s.work / f"{name}.log", health_url=url(port), cwd=d)
+
+
+def uvicorn_httpx(s: Suite, name: str, port: int, upstream: str) -> Service:
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "uvicorn_httpx:app",
+        "--app-dir",
+        str(PROXIES),
+        "--host",
+        bl.HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "4096",
+    ]
+    return Service(
+        name, argv, log_path=s.work / f"{name}.log", health_url=url(port), env=tool_env({"UPSTREAM_URL": upstream})
+    )
+
+
+def twin(s: Suite, name: str, port: int, upstream: str, backends: int = 1) -> Service:
+    """The twin with every feature on; ``backends`` - 1 extra backends all point at the upstream too."""
+    settings = {
+        "ENVIRONMENT": "local",
+        "BACKEND_UPSTREAM_URL": upstream,
+        "DEFAULT_BACKEND": "upstream",
+        "CORS_ALLOW_ORIGINS": ORIGIN,
+        "API_KEY": API_KEY,
+        "HEALTH_TTL_S": str(s.args.health_ttl),
+        **{f"BACKEND_B{i}_URL": upstream for i in range(1, backends)},
+        **dict(kv.partition("=")[::2] for kv in s.args.twin_env),
+    }
+    args = ["--log-file", str(s.twin_log(name))]
+    return services.twin(port, settings, s.work / f"{name}.log", args, name=name)
+
+
+Recipe = Callable[..., Service]
+
+
+@dataclass(frozen=True)
+class Peer:
+    label: str
+    launch: Recipe | None  # None: no process of its own, load goes straight to the upstream
+
+
+#: Every configuration of the main phase, in the order of each round. Adding a peer is one entry.
+PEERS = {
+    "direct": Peer("direct (wrk → nginx upstream)", None),
+    "nginx": Peer("nginx proxy_pass, keep-alive pool", nginx_proxy),
+    "aiohttp": Peer("minimal aiohttp proxy", aiohttp_proxy),
+    "workerd": Peer("workerd pass-through Worker", workerd),
+    "uvicorn": Peer("minimal uvicorn + httpx proxy", uvicorn_httpx),
+    "twin": Peer("twin, all features on", twin),
+}
+
+
+def label(name: str) -> str:
+    if name in PEERS:
+        return PEERS[name].label
+    if name.startswith("twin-"):  # the scale phase's twins
+        return f"twin, {int(name[5:]):,} backends"
+    return name
+
+
 @dataclass
 class Server:
     """One configuration under test: where to send load and which processes to account."""
 
     name: str
     port: int
-    proc: bl.Proc | None = None          # None for "direct"
+    service: Service | None = None  # None for "direct"
     available: bool = True
     reason: str = ""
     info: dict[str, Any] = field(default_factory=dict)
@@ -94,7 +186,10 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://{bl.HOST}:{self.port}{PATH}"
+        return url(self.port)
+
+    def summary(self) -> dict[str, Any]:
+        return {"available": self.available, "reason": self.reason, **self.info}
 
 
 class Suite:
@@ -104,145 +199,79 @@ class Suite:
         self.results: dict[str, Any] = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "settings": {k: v for k, v in vars(args).items() if not k.startswith("_")},
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "kernel": platform.release()},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
             "notes": ["wrk and every server share the machine's cores; CPU columns show who used them"],
         }
-        self.up_port = bl.free_port()
-        self.upstream: bl.Proc | None = None
+        self.up_port = free_port()
+        self.upstream_url = f"http://{bl.HOST}:{self.up_port}"
+        self.upstream: Service | None = None
+        self.live: list[Service] = []  # started and not yet stopped
         self.servers: dict[str, Server] = {}
-        self._twin_help: str | None = None
         self.gate = bl.QuietGate(args.quiet_threshold, args.quiet_wait, args.quiet_budget)
 
-    # ------------------------------------------------------------------ starting things
+    # ------------------------------------------------------------------ starting and stopping
+
+    def twin_log(self, name: str) -> Path:
+        return self.work / f"{name}.log.jsonl"
 
     def start_upstream(self) -> None:
-        self.upstream = bl.start_upstream_nginx(self.work, self.up_port, self.args.upstream_workers)
-        ok, why = bl.wait_http(f"http://{bl.HOST}:{self.up_port}/", proc=self.upstream, timeout=10)
-        if not ok:
-            raise SystemExit(f"upstream nginx did not start: {why}\n{self.upstream.stderr_tail()}")
+        try:
+            self.upstream = start_healthy(bl.upstream_nginx(self.work, self.up_port, self.args.upstream_workers), 10)
+        except ServiceError as exc:
+            raise SystemExit(f"upstream nginx did not start: {exc}") from exc
+        self.live.append(self.upstream)
 
-    def twin_env(self, *, backends: int = 1, backend_url: str | None = None,
-                 backend_id: str = "UPSTREAM", log_name: str = "twin") -> tuple[dict[str, str], Path]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BACKEND_")}
-        log_file = self.work / f"{log_name}.log.jsonl"
-        env.update({
-            "PYTHONPATH": "src:.",
-            "ENVIRONMENT": "local",
-            f"BACKEND_{backend_id}_URL": backend_url or f"http://{bl.HOST}:{self.up_port}",
-            "DEFAULT_BACKEND": backend_id.lower(),
-            "CORS_ALLOW_ORIGINS": ORIGIN,
-            "API_KEY": API_KEY,
-            "HEALTH_TTL_S": str(self.args.health_ttl),
-        })
-        for i in range(1, backends):
-            env[f"BACKEND_B{i}_URL"] = f"http://{bl.HOST}:{self.up_port}"
-        for kv in self.args.twin_env:
-            k, _, v = kv.partition("=")
-            env[k] = v
-        return env, log_file
-
-    def twin_flags(self) -> str:
-        """The twin's --help text, read once, to use --log-file/--env-file where it has them."""
-        if self._twin_help is None:
-            try:
-                p = subprocess.run([bl.VENV_PY, "-m", "local_runner", "--help"], cwd=ROOT, capture_output=True,
-                                   text=True, timeout=30, env={**os.environ, "PYTHONPATH": "src:."})
-                self._twin_help = p.stdout
-            except subprocess.TimeoutExpired:
-                self._twin_help = ""
-        return self._twin_help
-
-    def start_twin(self, name: str, env: dict[str, str], log_file: Path,
-                   timeout: float | None = None) -> Server:
-        port = bl.free_port()
-        srv = Server(name, port)
-        if not (ROOT / "local_runner").exists():
-            srv.available, srv.reason = False, "local_runner/ does not exist yet"
-            return srv
-        argv = [bl.VENV_PY, "-m", "local_runner", "--host", bl.HOST, "--port", str(port)]
-        stdout_path = log_file
-        if "--log-file" in self.twin_flags():
-            argv += ["--log-file", str(log_file)]
-            stdout_path = self.work / f"{name}.out"
-        if "--env-file" in self.twin_flags():
-            argv += ["--env-file", str(self.work / "no-such.env")]  # never pick up a stray .env
+    def launch(
+        self, name: str, recipe: Recipe | None, upstream: str, timeout: float | None = None, **kw: Any
+    ) -> Server:
+        """Start one configuration and wait until it is healthy; on failure it is marked unavailable."""
+        if recipe is None:
+            return Server(name, int(upstream.rsplit(":", 1)[1]))
+        port = free_port()
+        srv = Server(name, port, recipe(self, name, port, upstream, **kw))
         t0 = time.monotonic()
-        srv.proc = bl.Proc(name, argv, self.work, env=env, cwd=ROOT, stdout_path=stdout_path)
-        ok, why = bl.wait_http(f"http://{bl.HOST}:{port}/_gateway/health", proc=srv.proc,
-                               headers=REQUEST_HEADERS, timeout=timeout or self.args.start_timeout)
+        try:
+            start_healthy(srv.service, timeout or self.args.start_timeout)
+            self.live.append(srv.service)
+        except ServiceError as exc:
+            srv.available, srv.reason = False, str(exc)
+            bl.log(f"{name}: UNAVAILABLE — {srv.reason}")
         srv.info["startup_s"] = round(time.monotonic() - t0, 2)
-        srv.info["log_file"] = str(log_file)
-        if not ok:
-            srv.available = False
-            srv.reason = f"GET /_gateway/health: {why}"
-            tail = srv.proc.stderr_tail()
-            if tail:
-                srv.reason += "\n    " + tail.replace("\n", "\n    ")
         return srv
 
-    def start_servers(self, names: list[str]) -> None:
-        up = f"http://{bl.HOST}:{self.up_port}"
-        for name in names:
-            if name == "direct":
-                srv = Server("direct", self.up_port)
-                srv.info["pids_from"] = "upstream"
-            elif name == "nginx":
-                port = bl.free_port()
-                body = bl.PROXY_SERVER.format(host=bl.HOST, port=port, upstream_port=self.up_port)
-                srv = Server(name, port, bl.start_nginx("proxy-nginx", self.work, body, self.args.proxy_workers))
-            elif name == "aiohttp":
-                port = bl.free_port()
-                srv = Server(name, port, bl.Proc(name, [bl.VENV_PY, str(bl.BENCH_DIR / "proxies" / "aiohttp_proxy.py"),
-                                                        "--port", str(port), "--upstream", up], self.work))
-            elif name == "workerd":
-                port = bl.free_port()
-                d = self.work / "workerd"
-                d.mkdir(exist_ok=True)
-                (d / "passthrough_worker.js").write_text((bl.BENCH_DIR / "proxies" / "passthrough_worker.js").read_text())
-                (d / "config.capnp").write_text(WORKERD_CONFIG.format(host=bl.HOST, port=port, upstream_port=self.up_port))
-                binary = ROOT / "node_modules" / ".bin" / "workerd"
-                srv = Server(name, port, bl.Proc(name, [str(binary), "serve", str(d / "config.capnp")], self.work, cwd=d))
-            elif name == "uvicorn":
-                port = bl.free_port()
-                env = {**os.environ, "UPSTREAM_URL": up}
-                srv = Server(name, port, bl.Proc(name, [
-                    bl.VENV_PY, "-m", "uvicorn", "uvicorn_httpx:app", "--app-dir", str(bl.BENCH_DIR / "proxies"),
-                    "--host", bl.HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-                    "--no-access-log", "--log-level", "warning", "--backlog", "4096"], self.work, env=env))
-            elif name == "twin":
-                env, log_file = self.twin_env()
-                srv = self.start_twin("twin", env, log_file)
-            else:
-                raise SystemExit(f"unknown configuration {name!r}; choose from {', '.join(ALL_CONFIGS)}")
-            self.servers[name] = srv
-        for srv in self.servers.values():
-            if srv.available:
-                self.check(srv)
-            if not srv.available:
-                bl.log(f"{srv.name}: UNAVAILABLE — {srv.reason}")
+    def stop(self, *servers: Server) -> None:
+        for srv in servers:
+            if srv.service in self.live:
+                self.live.remove(srv.service)
+                srv.service.stop()
+
+    def stop_all(self) -> None:
+        while self.live:
+            self.live.pop().stop()
 
     def check(self, srv: Server) -> None:
         """Proves a configuration answers the benchmark request correctly before loading it."""
-        ok, why = bl.wait_http(srv.url, proc=srv.proc, headers=srv.headers, timeout=self.args.start_timeout)
-        if not ok:
-            srv.available, srv.reason = False, why + ("\n    " + srv.proc.stderr_tail().replace("\n", "\n    ") if srv.proc else "")
-            return
-        status, body = bl.http_get(srv.url, srv.headers)
+        try:
+            status, body = bl.http_get(srv.url, srv.headers, timeout=5)
+        except OSError as exc:
+            status, body = 0, str(exc).encode()
         if body.decode(errors="replace") != bl.UPSTREAM_BODY:
             srv.available, srv.reason = False, f"HTTP {status}, body differs from the upstream's: {body[:200]!r}"
-        if srv.name.startswith("twin") and srv.available:
+            bl.log(f"{srv.name}: UNAVAILABLE — {srv.reason}")
+        elif srv.name.startswith("twin"):
             self.check_twin_features(srv)
 
     def check_twin_features(self, srv: Server) -> None:
         """Records evidence that each feature is really on (printed, not enforced)."""
         import urllib.request
+
         req = urllib.request.Request(srv.url, headers=REQUEST_HEADERS)
         with urllib.request.urlopen(req, timeout=5) as r:
-            hdrs = {k.lower(): v for k, v in r.headers.items()}
+            request_id = r.headers.get("x-request-id")
+            allow_origin = r.headers.get("access-control-allow-origin")
         no_key, _ = bl.http_get(srv.url, {"Origin": ORIGIN})
         time.sleep(0.7)  # the twin flushes its log every 0.5 s
-        log_file = Path(srv.info.get("log_file", ""))
+        log_file = self.twin_log(srv.name)
         log_lines = log_file.read_text(errors="replace").splitlines() if log_file.exists() else []
         json_lines = 0
         for ln in log_lines[-20:]:
@@ -252,8 +281,8 @@ class Suite:
             except ValueError:
                 pass
         feats = {
-            "cors_allow_origin_header": hdrs.get("access-control-allow-origin"),
-            "request_id_header": next((hdrs[h] for h in ("x-request-id", "request-id", "x-correlation-id") if h in hdrs), None),
+            "cors_allow_origin_header": allow_origin,
+            "request_id_header": request_id,
             "status_without_api_key": no_key,
             "log_lines_so_far": len(log_lines),
             "json_log_lines_of_last_20": json_lines,
@@ -265,14 +294,20 @@ class Suite:
 
     def cpu_groups(self, srv: Server) -> dict[str, list[int]]:
         groups = {"upstream": bl.process_tree(self.upstream.pid)}
-        if srv.proc is not None:
-            groups["server"] = bl.process_tree(srv.proc.pid)
+        if srv.service is not None:
+            groups["server"] = bl.process_tree(srv.service.pid)
         return groups
 
     def wrk(self, srv: Server, conns: int, duration: float) -> bl.WrkResult:
-        return bl.run_wrk(srv.url, connections=conns, duration=duration, threads=self.args.wrk_threads,
-                          headers=srv.headers, cpu_of=self.cpu_groups(srv),
-                          upstream_stats_port=self.up_port)
+        return bl.run_wrk(
+            srv.url,
+            connections=conns,
+            duration=duration,
+            threads=self.args.wrk_threads,
+            headers=srv.headers,
+            cpu_of=self.cpu_groups(srv),
+            upstream_stats_port=self.up_port,
+        )
 
     def rounds(self, names: list[str], concs: list[int], phase: str) -> dict[str, dict[str, list[dict]]]:
         a = self.args
@@ -298,18 +333,21 @@ class Suite:
                     row["round"] = r
                     out[n][str(c)].append(row)
                     hits = res.upstream_hits / res.requests if res.requests else float("nan")
-                    bl.log(f"{phase} round {r}/{a.rounds} c{c:<3} {n:<11} {res.rps:9.0f} req/s  "
-                           f"p50 {res.p50_us:6.0f} µs  p99 {res.p99_us:7.0f} µs  "
-                           f"server CPU {res.cpu_s.get('server', 0) / res.duration_s * 100:4.0f}%  "
-                           f"wrk CPU {res.cpu_s['wrk'] / res.duration_s * 100:4.0f}%  "
-                           f"other CPU {res.cpu_s['other'] / res.duration_s * 100:4.0f}%  "
-                           f"upstream hits/req {hits:.3f}  errors {res.error_count}")
+                    bl.log(
+                        f"{phase} round {r}/{a.rounds} c{c:<3} {n:<11} {res.rps:9.0f} req/s  "
+                        f"p50 {res.p50_us:6.0f} µs  p99 {res.p99_us:7.0f} µs  "
+                        f"server CPU {res.cpu_s.get('server', 0) / res.duration_s * 100:4.0f}%  "
+                        f"wrk CPU {res.cpu_s['wrk'] / res.duration_s * 100:4.0f}%  "
+                        f"other CPU {res.cpu_s['other'] / res.duration_s * 100:4.0f}%  "
+                        f"upstream hits/req {hits:.3f}  errors {res.error_count}"
+                    )
         return out
 
     def safe_wrk(self, srv: Server, conns: int, duration: float, retries: int | None = None) -> bl.WrkResult | None:
         retries = self.args.noise_retries if retries is None else retries
-        if srv.proc is not None and not srv.proc.alive():
-            srv.available, srv.reason = False, f"process died (exit {srv.proc.popen.returncode}): {srv.proc.stderr_tail()}"
+        if srv.service is not None and not srv.service.running():
+            code = srv.service.process.returncode
+            srv.available, srv.reason = False, f"process died (exit {code}): {tail(srv.service.log_path, 15)}"
             bl.log(f"{srv.name}: UNAVAILABLE — {srv.reason}")
             return None
         res = None
@@ -326,86 +364,81 @@ class Suite:
             noise = res.cpu_s["other"] / res.duration_s * 100
             if noise <= self.args.max_noise:
                 break
-            bl.log(f"{srv.name} c{conns}: other processes used {noise:.0f}% of a core during the run"
-                   + (" — repeating it" if attempt < retries else " — kept, flagged"))
+            bl.log(
+                f"{srv.name} c{conns}: other processes used {noise:.0f}% of a core during the run"
+                + (" — repeating it" if attempt < retries else " — kept, flagged")
+            )
         if res.requests and res.error_count > 0.01 * res.requests:
-            bl.log(f"{srv.name}: {res.error_count} errors in {res.requests} requests ({res.errors}) — result kept, flagged")
+            bl.log(
+                f"{srv.name}: {res.error_count} errors in {res.requests} requests ({res.errors}) — result kept, flagged"
+            )
         return res
 
     # ------------------------------------------------------------------ phases
 
     def phase_main(self) -> None:
-        self.start_servers(self.args.configs)
-        self.results["servers"] = {n: {"available": s.available, "reason": s.reason, **s.info}
-                                   for n, s in self.servers.items()}
+        for name in self.args.configs:
+            if name not in PEERS:
+                raise SystemExit(f"unknown configuration {name!r}; choose from {', '.join(PEERS)}")
+            self.servers[name] = srv = self.launch(name, PEERS[name].launch, self.upstream_url)
+            if srv.available:
+                self.check(srv)
         self.results["main"] = self.rounds(self.args.configs, self.args.concurrency, "main")
         twin = self.servers.get("twin")
         if twin and twin.available:
-            log_file = Path(twin.info["log_file"])
+            log_file = self.twin_log("twin")
             twin.info["log_bytes_after_main"] = log_file.stat().st_size if log_file.exists() else 0
-            self.results["servers"]["twin"] = {"available": twin.available, "reason": twin.reason, **twin.info}
+        self.results["servers"] = {n: s.summary() for n, s in self.servers.items()}
         # Idle servers are stopped before the next phases so they cannot compete for CPU.
-        for n, srv in self.servers.items():
-            if srv.proc:
-                srv.proc.stop()
+        self.stop(*self.servers.values())
 
     def phase_scale(self) -> None:
-        counts = self.args.scale_backends
-        names = [f"twin-{n}" for n in counts]
-        for n, name in zip(counts, names):
-            env, log_file = self.twin_env(backends=n, log_name=name)
-            srv = self.start_twin(name, env, log_file, timeout=max(self.args.start_timeout, 120))
+        names = []
+        for n in self.args.scale_backends:
+            name = f"twin-{n}"
+            names.append(name)
+            srv = self.launch(name, twin, self.upstream_url, max(self.args.start_timeout, 120), backends=n)
             # Route to the last registered backend so the lookup is exercised, not just the default.
             srv.headers["X-Backend"] = f"b{n - 1}"
             if srv.available:
                 self.check(srv)
-                srv.info["idle_rss_kib"] = sum(bl.status_kib(p, "VmRSS") for p in bl.process_tree(srv.proc.pid))
-            else:
-                bl.log(f"{name}: UNAVAILABLE — {srv.reason}")
+                srv.info["idle_rss_kib"] = sum(bl.status_kib(p, "VmRSS") for p in bl.process_tree(srv.service.pid))
             self.servers[name] = srv
-        self.results["scale_servers"] = {n: {"available": self.servers[n].available, "reason": self.servers[n].reason,
-                                             **self.servers[n].info} for n in names}
+        self.results["scale_servers"] = {n: self.servers[n].summary() for n in names}
         self.results["scale"] = self.rounds(names, [1], "scale")
-        for name in names:
-            if self.servers[name].proc:
-                self.servers[name].proc.stop()
+        self.stop(*(self.servers[n] for n in names))
 
     def phase_stream(self) -> None:
         total = self.args.stream_bytes
-        port = bl.free_port()
-        up = bl.Proc("stream-upstream", [bl.VENV_PY, str(bl.BENCH_DIR / "upstreams" / "stream_upstream.py"),
-                                         "--port", str(port)], self.work)
-        ok, why = bl.wait_http(f"http://{bl.HOST}:{port}/__stats", proc=up, timeout=20)
-        if not ok:
-            self.results["stream"] = {"error": f"stream upstream did not start: {why}"}
+        port = free_port()
+        argv = [sys.executable, str(bl.BENCH_DIR / "upstreams" / "stream_upstream.py"), "--port", str(port)]
+        up = Server(
+            "stream-upstream",
+            port,
+            Service(
+                "stream-upstream", argv, log_path=self.work / "stream-upstream.log", health_url=url(port, "/__stats")
+            ),
+        )
+        try:
+            self.live.append(start_healthy(up.service, 20))
+        except ServiceError as exc:
+            self.results["stream"] = {"error": f"stream upstream did not start: {exc}"}
             return
-        base_up = f"http://{bl.HOST}:{port}"
-        servers: dict[str, Server] = {"direct": Server("direct", port)}
-        p2 = bl.free_port()
-        servers["aiohttp"] = Server("aiohttp", p2, bl.Proc("stream-aiohttp", [
-            bl.VENV_PY, str(bl.BENCH_DIR / "proxies" / "aiohttp_proxy.py"), "--port", str(p2), "--upstream", base_up], self.work))
-        if "twin" in self.args.configs:
-            env, log_file = self.twin_env(backend_url=base_up, backend_id="STREAM", log_name="twin-stream")
-            servers["twin"] = self.start_twin("twin-stream", env, log_file)
+        peers = ["direct", "aiohttp"] + (["twin"] if "twin" in self.args.configs else [])
+        servers = {p: self.launch(f"stream-{p}", PEERS[p].launch, url(port, "")) for p in peers}
         out: dict[str, Any] = {"bytes": total}
         for name, srv in servers.items():
-            if srv.available and srv.proc is not None:
-                ok, why = bl.wait_http(f"http://{bl.HOST}:{srv.port}/__stats", proc=srv.proc,
-                                       headers=REQUEST_HEADERS, timeout=self.args.start_timeout)
-                if not ok:
-                    srv.available, srv.reason = False, why
             if not srv.available:
                 out[name] = {"available": False, "reason": srv.reason}
-                bl.log(f"stream {name}: UNAVAILABLE — {srv.reason}")
                 continue
-            base = f"http://{bl.HOST}:{srv.port}"
+            base = url(srv.port, "")
             out[name] = {"available": True}
             for direction in ("up", "down"):
                 self.stream_client(base, direction, 16 * 2**20)  # warm-up: allocators, pools
-                sampler = bl.RssSampler(srv.proc.pid) if srv.proc else None
+                sampler = bl.RssSampler(srv.service.pid) if srv.service else None
                 rss0 = sampler.rss_now() if sampler else 0
                 hwm0 = sampler.hwm_now() if sampler else 0
-                cpu_pids = bl.process_tree(srv.proc.pid) if srv.proc else []
+                cpu_pids = bl.process_tree(srv.service.pid) if srv.service else []
                 cpu0 = bl.cpu_seconds(cpu_pids)
                 if sampler:
                     sampler.start()
@@ -414,26 +447,41 @@ class Suite:
                     sampler.stop()
                     hwm1 = sampler.hwm_now()
                     peak = max(sampler.peak_kib, hwm1 if hwm1 > hwm0 else 0)
-                    res.update(rss_before_kib=rss0, rss_peak_kib=peak, rss_growth_mib=(peak - rss0) / 1024,
-                               rss_samples=sampler.samples, hwm_before_kib=hwm0, hwm_after_kib=hwm1)
+                    res.update(
+                        rss_before_kib=rss0,
+                        rss_peak_kib=peak,
+                        rss_growth_mib=(peak - rss0) / 1024,
+                        rss_samples=sampler.samples,
+                        hwm_before_kib=hwm0,
+                        hwm_after_kib=hwm1,
+                    )
                     res["server_cpu_s"] = bl.cpu_seconds(cpu_pids) - cpu0
                 out[name][direction] = res
                 growth = f"  RSS growth {res['rss_growth_mib']:.1f} MiB" if "rss_growth_mib" in res else ""
-                bl.log(f"stream {name:<8} {direction:<4} {res.get('mib_s', 0):7.0f} MiB/s  ok={res.get('ok')}{growth}"
-                       + (f"  error: {res['error']}" if "error" in res else ""))
+                bl.log(
+                    f"stream {name:<8} {direction:<4} {res.get('mib_s', 0):7.0f} MiB/s  ok={res.get('ok')}{growth}"
+                    + (f"  error: {res['error']}" if "error" in res else "")
+                )
         self.results["stream"] = out
-        for srv in servers.values():
-            if srv.proc:
-                srv.proc.stop()
-        up.stop()
+        self.stop(*servers.values(), up)
 
     def stream_client(self, base: str, direction: str, total: int) -> dict:
-        argv = [bl.VENV_PY, str(bl.BENCH_DIR / "stream_client.py"), "--base", base, "--direction", direction,
-                "--bytes", str(total), "--timeout", str(self.args.stream_timeout)]
+        argv = [
+            sys.executable,
+            str(bl.BENCH_DIR / "stream_client.py"),
+            "--base",
+            base,
+            "--direction",
+            direction,
+            "--bytes",
+            str(total),
+            "--timeout",
+            str(self.args.stream_timeout),
+        ]
         for k, v in REQUEST_HEADERS.items():
             argv += ["-H", f"{k}: {v}"]
         try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=self.args.stream_timeout + 15)
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=self.args.stream_timeout + 15, check=False)
         except subprocess.TimeoutExpired:
             return {"direction": direction, "ok": False, "error": "stream client timed out"}
         try:
@@ -442,17 +490,25 @@ class Suite:
             return {"direction": direction, "ok": False, "error": (p.stderr or p.stdout)[-500:]}
 
     def phase_pyodide(self) -> None:
-        script = ROOT / "tests" / "pyodide" / "bench.mjs"
-        if not script.exists():
-            self.results["pyodide"] = {"skipped": "tests/pyodide/bench.mjs does not exist"}
-            return
-        node = ROOT / "node_modules" / ".bin" / "node"
-        env = {**os.environ, "BENCH_UPSTREAM_URL": f"http://{bl.HOST}:{self.up_port}",
-               "BENCH_QUICK": "1" if self.args.quick else "0", "BENCH_DURATION_S": str(self.args.duration)}
+        # tool_env puts node_modules/.bin (the project's node) first on PATH.
+        env = tool_env(
+            {
+                "BENCH_UPSTREAM_URL": self.upstream_url,
+                "BENCH_QUICK": "1" if self.args.quick else "0",
+                "BENCH_DURATION_S": str(self.args.duration),
+            }
+        )
         bl.log("pyodide: node tests/pyodide/bench.mjs")
         try:
-            p = subprocess.run([str(node) if node.exists() else "node", str(script)], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=self.args.pyodide_timeout)
+            p = subprocess.run(
+                ["node", "tests/pyodide/bench.mjs"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.args.pyodide_timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             self.results["pyodide"] = {"error": f"timed out after {self.args.pyodide_timeout}s"}
             return
@@ -466,9 +522,12 @@ class Suite:
                     break
                 except ValueError:
                     continue
-        self.results["pyodide"] = {"exit_code": p.returncode, "result": parsed,
-                                   **({} if parsed is not None else {"stdout_tail": p.stdout[-2000:]}),
-                                   **({"stderr_tail": p.stderr[-2000:]} if p.returncode else {})}
+        self.results["pyodide"] = {
+            "exit_code": p.returncode,
+            "result": parsed,
+            **({} if parsed is not None else {"stdout_tail": p.stdout[-2000:]}),
+            **({"stderr_tail": p.stderr[-2000:]} if p.returncode else {}),
+        }
 
     # ------------------------------------------------------------------ run
 
@@ -484,7 +543,7 @@ class Suite:
             if not self.args.skip_pyodide:
                 self.phase_pyodide()
         finally:
-            bl.stop_all()
+            self.stop_all()
         self.results["elapsed_s"] = round(time.monotonic() - t0, 1)
         self.results["quiet_wait_s"] = round(self.gate.waited, 1)
         report = Report(self.results, self.args)
@@ -517,15 +576,19 @@ class Report:
     def print(self) -> None:
         a = self.args
         print()
-        print(f"Gateway benchmark — {a.rounds} alternating rounds × {a.duration:.0f}s per configuration and "
-              f"concurrency, after {a.warmup:.0f}s warm-up; medians (min–max). wrk -t{a.wrk_threads}; "
-              f"{os.cpu_count()} cores shared by wrk, the server and the upstream.")
+        print(
+            f"Gateway benchmark — {a.rounds} alternating rounds × {a.duration:.0f}s per configuration and "
+            f"concurrency, after {a.warmup:.0f}s warm-up; medians (min–max). wrk -t{a.wrk_threads}; "
+            f"{os.cpu_count()} cores shared by wrk, the server and the upstream."
+        )
         main = self.r.get("main", {})
         for c in map(str, a.concurrency):
             self.table(f"concurrency {c}", main, c)
         scale = self.r.get("scale")
         if scale:
-            self.table("scale (twin, concurrency 1; ratios to 2 backends)", scale, "1", ref=f"twin-{a.scale_backends[0]}")
+            self.table(
+                "scale (twin, concurrency 1; ratios to 2 backends)", scale, "1", ref=f"twin-{a.scale_backends[0]}"
+            )
         self.print_stream()
         self.print_pyodide()
         self.evaluate()
@@ -535,8 +598,10 @@ class Report:
 
     def table(self, title: str, data: dict, c: str, ref: str = "direct") -> None:
         print(f"\n{title}")
-        hdr = (f"  {'configuration':<34} {'req/s':>22} {'×' + ref[:6]:>8} {'p50 µs':>17} {'+p50 µs':>8} "
-               f"{'p99 µs':>20} {'server CPU':>10} {'CPU µs/req':>10} {'upstr CPU':>9} {'wrk CPU':>8} {'other':>6} {'hits/req':>8} {'errors':>6}")
+        hdr = (
+            f"  {'configuration':<34} {'req/s':>22} {'×' + ref[:6]:>8} {'p50 µs':>17} {'+p50 µs':>8} "
+            f"{'p99 µs':>20} {'server CPU':>10} {'CPU µs/req':>10} {'upstr CPU':>9} {'wrk CPU':>8} {'other':>6} {'hits/req':>8} {'errors':>6}"
+        )
         print(hdr)
         ref_rows = data.get(ref, {}).get(c, [])
         ref_rps = med(ref_rows, "rps") if ref_rows else float("nan")
@@ -546,7 +611,7 @@ class Report:
             if not rows:
                 srv = self.r.get("servers", {}).get(name) or self.r.get("scale_servers", {}).get(name) or {}
                 why = (srv.get("reason") or "no results").splitlines()[0]
-                print(f"  {LABELS.get(name, name):<34} unavailable: {why}")
+                print(f"  {label(name):<34} unavailable: {why}")
                 continue
             rps = [x["rps"] for x in rows]
             p50 = [x["p50_us"] for x in rows]
@@ -560,10 +625,12 @@ class Report:
             errs = sum(sum(x["errors"].values()) for x in rows)
             srv_cpu_s = f"{bl.median(srv_cpu):.0f}%" if name != "direct" else "-"
             cpu_req_s = f"{bl.median(cpu_req):.0f}" if name != "direct" else "-"
-            print(f"  {LABELS.get(name, name):<34} {bl.fmt_range(rps):>22} {bl.median(rps) / ref_rps:>7.2f}× "
-                  f"{bl.fmt_range(p50):>17} {bl.median(p50) - ref_p50:>+8.0f} {bl.fmt_range(p99):>20} "
-                  f"{srv_cpu_s:>10} {cpu_req_s:>10} {bl.median(up_cpu):>8.0f}% {bl.median(wrk_cpu):>7.0f}% {bl.median(other):>5.0f}% "
-                  f"{hits:>8.3f} {errs:>6}")
+            print(
+                f"  {label(name):<34} {bl.fmt_range(rps):>22} {bl.median(rps) / ref_rps:>7.2f}× "
+                f"{bl.fmt_range(p50):>17} {bl.median(p50) - ref_p50:>+8.0f} {bl.fmt_range(p99):>20} "
+                f"{srv_cpu_s:>10} {cpu_req_s:>10} {bl.median(up_cpu):>8.0f}% {bl.median(wrk_cpu):>7.0f}% {bl.median(other):>5.0f}% "
+                f"{hits:>8.3f} {errs:>6}"
+            )
 
     def print_stream(self) -> None:
         s = self.r.get("stream")
@@ -579,7 +646,9 @@ class Report:
             if v is None:
                 continue
             if not v.get("available"):
-                print(f"  {LABELS.get(name, name):<34} unavailable: {(v.get('reason') or '').splitlines()[0] if v.get('reason') else ''}")
+                print(
+                    f"  {label(name):<34} unavailable: {(v.get('reason') or '').splitlines()[0] if v.get('reason') else ''}"
+                )
                 continue
             cells = []
             for d in ("up", "down"):
@@ -587,7 +656,7 @@ class Report:
                 thr = f"{x['mib_s']:.0f}" if x.get("ok") else "FAILED"
                 rss = f"{x['rss_growth_mib']:.1f}" if "rss_growth_mib" in x else "-"
                 cells += [thr, rss]
-            print(f"  {LABELS.get(name, name):<34} {cells[0]:>9} {cells[1]:>11} {cells[2]:>10} {cells[3]:>13}")
+            print(f"  {label(name):<34} {cells[0]:>9} {cells[1]:>11} {cells[2]:>10} {cells[3]:>13}")
 
     def print_pyodide(self) -> None:
         p = self.r.get("pyodide")
@@ -601,7 +670,9 @@ class Report:
             per_req = (result or {}).get("per_request_python", {})
             for name, v in per_req.items():
                 if isinstance(v, dict) and "median_ms" in v:
-                    print(f"  {name:<42} median {v['median_ms'] * 1000:6.0f} µs  p99 {v.get('p99_ms', float('nan')) * 1000:6.0f} µs")
+                    print(
+                        f"  {name:<42} median {v['median_ms'] * 1000:6.0f} µs  p99 {v.get('p99_ms', float('nan')) * 1000:6.0f} µs"
+                    )
             if result and isinstance(result.get("import_ms"), dict):
                 print("  import ms: " + ", ".join(f"{k} {v}" for k, v in result["import_ms"].items()))
             if result is None or not per_req:
@@ -610,8 +681,14 @@ class Report:
             for key, met in ((result or {}).get("targets") or {}).items():
                 if key.endswith("_met"):
                     base = key[:-4]
-                    limit = next((f"{v} {k[len(base) + 1:]}" for k, v in result["targets"].items()
-                                  if k.startswith(base + "_") and k != key), "?")
+                    limit = next(
+                        (
+                            f"{v} {k[len(base) + 1 :]}"
+                            for k, v in result["targets"].items()
+                            if k.startswith(base + "_") and k != key
+                        ),
+                        "?",
+                    )
                     print(f"  pyodide target {base} ≤ {limit}: {'PASS' if met else 'FAIL'}")
 
     # ------------------------------------------------------------------ targets
@@ -637,14 +714,18 @@ class Report:
         twin_rps = m("twin", "32", "rps")
         for peer in ("aiohttp", "workerd"):
             peer_rps = m(peer, "32", "rps")
-            name = f"twin req/s at c32 ≥ 1.0× {LABELS[peer]}"
+            name = f"twin req/s at c32 ≥ 1.0× {label(peer)}"
             if twin_rps is None or peer_rps is None:
                 missing = "twin" if twin_rps is None else peer
                 self.add(name, None, f"{missing} unavailable ({unavailable(missing)})")
             else:
                 tc, pc = m("twin", "32", "cpu_us_per_req"), m(peer, "32", "cpu_us_per_req")
-                self.add(name, twin_rps >= peer_rps, f"{twin_rps:.0f} vs {peer_rps:.0f} req/s = {twin_rps / peer_rps:.2f}× "
-                         f"(per core of CPU: {tc:.0f} vs {pc:.0f} µs/request = {pc / tc:.2f}×)")
+                self.add(
+                    name,
+                    twin_rps >= peer_rps,
+                    f"{twin_rps:.0f} vs {peer_rps:.0f} req/s = {twin_rps / peer_rps:.2f}× "
+                    f"(per core of CPU: {tc:.0f} vs {pc:.0f} µs/request = {pc / tc:.2f}×)",
+                )
 
         t50, d50 = m("twin", "1", "p50_us"), m("direct", "1", "p50_us")
         name = "twin added p50 at c1 ≤ 150 µs over direct"
@@ -656,17 +737,29 @@ class Report:
         s = self.r.get("stream", {}).get("twin")
         name = f"twin streams {self.args.stream_bytes / GiB:.2f} GiB each way with peak RSS growth ≤ 64 MiB"
         if not s or not s.get("available"):
-            reason = (s or {}).get("reason") or self.r.get("stream", {}).get("error") or "stream phase skipped or twin unavailable"
+            reason = (
+                (s or {}).get("reason")
+                or self.r.get("stream", {}).get("error")
+                or "stream phase skipped or twin unavailable"
+            )
             self.add(name, None, f"twin unavailable ({reason.splitlines()[0]})")
         else:
             up, down = s.get("up", {}), s.get("down", {})
-            ok = (up.get("ok") and down.get("ok") and self.args.stream_bytes >= GiB
-                  and up.get("rss_growth_mib", 1e9) <= 64 and down.get("rss_growth_mib", 1e9) <= 64)
-            self.add(name, bool(ok),
-                     f"up {'ok' if up.get('ok') else 'FAILED ' + str(up.get('error', up.get('status')))} "
-                     f"{up.get('mib_s', 0):.0f} MiB/s +{up.get('rss_growth_mib', float('nan')):.1f} MiB; "
-                     f"down {'ok' if down.get('ok') else 'FAILED ' + str(down.get('error', down.get('status')))} "
-                     f"{down.get('mib_s', 0):.0f} MiB/s +{down.get('rss_growth_mib', float('nan')):.1f} MiB")
+            ok = (
+                up.get("ok")
+                and down.get("ok")
+                and self.args.stream_bytes >= GiB
+                and up.get("rss_growth_mib", 1e9) <= 64
+                and down.get("rss_growth_mib", 1e9) <= 64
+            )
+            self.add(
+                name,
+                bool(ok),
+                f"up {'ok' if up.get('ok') else 'FAILED ' + str(up.get('error', up.get('status')))} "
+                f"{up.get('mib_s', 0):.0f} MiB/s +{up.get('rss_growth_mib', float('nan')):.1f} MiB; "
+                f"down {'ok' if down.get('ok') else 'FAILED ' + str(down.get('error', down.get('status')))} "
+                f"{down.get('mib_s', 0):.0f} MiB/s +{down.get('rss_growth_mib', float('nan')):.1f} MiB",
+            )
 
         rows = [x for c in main.get("twin", {}).values() for x in c]
         name = "1.00 upstream hit per client request (twin, steady state)"
@@ -684,7 +777,11 @@ class Report:
         lo_rows, hi_rows = scale.get(lo, {}).get("1", []), scale.get(hi, {}).get("1", [])
         if not lo_rows or not hi_rows:
             missing = lo if not lo_rows else hi
-            self.add(name, None, f"{missing} unavailable ({unavailable(missing, self.r.get('scale_servers', {})) if self.r.get('scale_servers') else 'scale phase skipped or twin unavailable'})")
+            self.add(
+                name,
+                None,
+                f"{missing} unavailable ({unavailable(missing, self.r.get('scale_servers', {})) if self.r.get('scale_servers') else 'scale phase skipped or twin unavailable'})",
+            )
         else:
             a, b = med(lo_rows, "p50_us"), med(hi_rows, "p50_us")
             self.add(name, b <= 1.1 * a, f"{b:.0f} vs {a:.0f} µs = {b / a:.2f}×")
@@ -695,8 +792,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="smoke run, ~3 minutes: 3 rounds × 2s, 1s warm-up")
     ap.add_argument("--rounds", type=int, help="alternating rounds (default 5; --quick 3)")
     ap.add_argument("--duration", type=float, help="seconds per measured wrk run (default 10; --quick 2)")
-    ap.add_argument("--warmup", type=float, help="seconds of warm-up per configuration and concurrency (default 3; --quick 1)")
-    ap.add_argument("--configs", default=",".join(ALL_CONFIGS), help="comma-separated subset of " + ",".join(ALL_CONFIGS))
+    ap.add_argument(
+        "--warmup", type=float, help="seconds of warm-up per configuration and concurrency (default 3; --quick 1)"
+    )
+    ap.add_argument("--configs", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
     ap.add_argument("--concurrency", default="1,32")
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--upstream-workers", type=int, default=1, help="nginx worker processes of the upstream")
@@ -705,14 +804,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--stream-bytes", type=int, default=GiB)
     ap.add_argument("--stream-timeout", type=float, default=180)
     ap.add_argument("--health-ttl", type=int, default=5, help="HEALTH_TTL_S given to the twin")
-    ap.add_argument("--twin-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment for the twin")
-    ap.add_argument("--max-noise", type=float, default=25.0,
-                    help="repeat a run when other processes used more than this %% of a core during it")
+    ap.add_argument(
+        "--twin-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment for the twin"
+    )
+    ap.add_argument(
+        "--max-noise",
+        type=float,
+        default=25.0,
+        help="repeat a run when other processes used more than this %% of a core during it",
+    )
     ap.add_argument("--noise-retries", type=int, default=1)
-    ap.add_argument("--quiet-threshold", type=float, default=20.0,
-                    help="before each measured run, wait until the idle machine uses less than this %% of a core")
+    ap.add_argument(
+        "--quiet-threshold",
+        type=float,
+        default=20.0,
+        help="before each measured run, wait until the idle machine uses less than this %% of a core",
+    )
     ap.add_argument("--quiet-wait", type=float, default=20.0, help="longest wait for quiet before one run (s)")
-    ap.add_argument("--quiet-budget", type=float, help="total waiting allowed per suite run (s; default 300, --quick 60)")
+    ap.add_argument(
+        "--quiet-budget", type=float, help="total waiting allowed per suite run (s; default 300, --quick 60)"
+    )
     ap.add_argument("--start-timeout", type=float, default=30)
     ap.add_argument("--pyodide-timeout", type=float, default=600)
     ap.add_argument("--skip-scale", action="store_true")

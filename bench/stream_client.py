@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import json
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import uvloop
 from aiohttp import ClientSession, ClientTimeout
@@ -46,8 +46,15 @@ async def run(base: str, direction: str, total: int, headers: dict[str, str], ti
                 async for chunk in r.content.iter_any():
                     seen += len(chunk)
         dt = time.perf_counter() - t0
-    return {"direction": direction, "bytes": total, "bytes_seen": seen, "status": status, "seconds": dt,
-            "mib_s": total / dt / 2**20, "ok": status == 200 and seen == total}
+    return {
+        "direction": direction,
+        "bytes": total,
+        "bytes_seen": seen,
+        "status": status,
+        "seconds": dt,
+        "mib_s": total / dt / 2**20,
+        "ok": status == 200 and seen == total,
+    }
 
 
 def main() -> None:

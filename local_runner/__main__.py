@@ -17,14 +17,16 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from gateway.app import build_gateway, on_fetch
+from gateway.app import Gateway
 from gateway.settings import Settings, SettingsError
 
-from .runtime import FaultInjectingKV, LineLog, SqliteKV, Tasks, build_platform, new_fetch, read_env_file
+from .config import ServerLimits, read_env_file
+from .kv import FaultInjectingKV, SqliteKV
+from .platform import LineLog, Tasks, build_platform
 from .server import GatewayHandler, TwinServer
+from .upstream_client import HttpFetch
 
 SHUTDOWN_GRACE_S = 10.0
 #: How long an idle keep-alive connection is kept (nginx's default).
@@ -32,40 +34,6 @@ KEEPALIVE_TIMEOUT_S = 75.0
 #: After an early answer (413, 408) aiohttp reads and drops the rest of the
 #: body so the client can see the answer before the close; this long at most.
 LINGERING_TIME_S = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """The twin's connection guards (Cloudflare's edge provides these to the Worker).
-
-    ``CLIENT_HEADER_TIMEOUT_MS`` (default 10000): a request head must be
-    complete this long after the connection opens or its first byte arrives.
-    ``CLIENT_BODY_TIMEOUT_MS`` (default 30000): the longest wait for the next
-    piece of a request body (then 408 and the upstream request is aborted).
-    """
-
-    header_timeout_s: float = 10.0
-    body_timeout_s: float = 30.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ServerLimits:
-        return cls(
-            header_timeout_s=_positive_ms(env, "CLIENT_HEADER_TIMEOUT_MS", 10000) / 1000,
-            body_timeout_s=_positive_ms(env, "CLIENT_BODY_TIMEOUT_MS", 30000) / 1000,
-        )
-
-
-def _positive_ms(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(name, f"must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(name, f"must be at least 1, got {value}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,24 +67,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import uvloop  # optional: a faster event loop where installed
     except ImportError:
-        uvloop = None
-    runner = asyncio.run if uvloop is None else uvloop.run
-    return runner(serve(args, env, settings, limits))
+        return asyncio.run(serve(args, settings, limits))
+    return uvloop.run(serve(args, settings, limits))
 
 
-async def serve(args: argparse.Namespace, env: dict[str, str], settings: Settings, limits: ServerLimits) -> int:
+async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimits) -> int:
     loop = asyncio.get_running_loop()
-    log_stream = open(args.log_file, "a", encoding="utf-8", buffering=1 << 16) if args.log_file else None
+    log_stream = open(args.log_file, "a", encoding="utf-8", buffering=1 << 16) if args.log_file else None  # noqa: ASYNC230, SIM115 — opened once at start-up, closed at shutdown
     log = LineLog(log_stream)
     tasks = Tasks()
     kv = SqliteKV(args.kv_path) if args.kv_path else None
     platform_kv = FaultInjectingKV(kv, args.kv_fault_file) if kv is not None and args.kv_fault_file else kv
     # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
-    fetch = new_fetch(body_idle_timeout_s=settings.upstream_timeout_s, client=env.get("TWIN_UPSTREAM_CLIENT"))
+    fetch = HttpFetch(body_idle_timeout_s=settings.upstream_timeout_s)
     rate_limit = (settings.rate_limit_requests, settings.rate_limit_period_s) if settings.rate_limit_requests else None
     platform = build_platform(fetch, log=log, tasks=tasks, kv=platform_kv, rate_limit=rate_limit)
     try:
-        build_gateway(env, platform)
+        gateway = Gateway(settings, platform)
     except SettingsError as exc:
         await fetch.close()
         hint = " (start the twin with --kv-path FILE)" if exc.variable == "BACKEND_CONFIG_KV" else ""
@@ -124,11 +91,12 @@ async def serve(args: argparse.Namespace, env: dict[str, str], settings: Setting
 
     own_host = f"{args.host}:{args.port}" if ":" not in args.host else f"[{args.host}]:{args.port}"
     handler = GatewayHandler(
-        on_fetch, env, platform, own_host, max_body_bytes=settings.max_body_bytes, body_timeout_s=limits.body_timeout_s
+        gateway.handle, own_host, max_body_bytes=settings.max_body_bytes, body_timeout_s=limits.body_timeout_s
     )
     web_server = TwinServer(
         handler,
         header_timeout_s=limits.header_timeout_s,
+        max_head_bytes=settings.max_header_bytes,
         log=log,
         handler_cancellation=True,
         access_log=None,
@@ -137,7 +105,7 @@ async def serve(args: argparse.Namespace, env: dict[str, str], settings: Setting
         # Bodies are opaque: a gzip request body goes upstream as sent.
         auto_decompress=False,
         # One limit for the whole head: a single line longer than
-        # MAX_HEADER_BYTES is refused by the parser (431), the sum by the core.
+        # MAX_HEADER_BYTES is refused by the parser (431), the sum as it arrives.
         max_line_size=settings.max_header_bytes,
         max_field_size=settings.max_header_bytes,
     )

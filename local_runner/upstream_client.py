@@ -13,8 +13,8 @@ Behaviour kept from the aiohttp client (tests/hardening checks it):
   normalised path could name another resource on the backend;
 * refused/reset/unresolvable/closed-before-the-head → ``UpstreamConnectError``,
   a reply that is not HTTP → ``UpstreamProtocolError``, a client body cut at
-  its limit or its timeout → that body's ``failure`` (413/408);
-* a cancelled call closes its connection (the deadline in ``routing.proxy``);
+  its limit or its timeout → ``ClientFault`` carrying that body's 413/408;
+* a cancelled call closes its connection (the deadline in ``gateway.proxy``);
 * a body that breaks off, stalls past ``idle_timeout_s`` or turns invalid
   raises ``ConnectionResetError`` in ``chunks()``, so the server cuts its client.
 """
@@ -30,12 +30,12 @@ from typing import Any
 
 import httptools
 
-from gateway.errors import UpstreamConnectError, UpstreamProtocolError
+from gateway.errors import ClientFault, InvalidRequest, UpstreamConnectError, UpstreamProtocolError
 from gateway.headers import HeaderMap
 from gateway.runtime import Body, Headers, Response
 from gateway.urls import split_url
 
-from .runtime import UpstreamBody
+from .bodies import UpstreamBody
 
 #: Buffered body bytes above which the upstream socket stops being read, so a
 #: slow client holds back a fast upstream instead of filling our memory.
@@ -65,7 +65,7 @@ class StreamedBody(UpstreamBody):
     check can simply ``release()`` a body it does not read.
     """
 
-    __slots__ = ("_conn", "_buffer", "_size", "_done", "_error", "_waiter", "_idle_timeout_s", "_settled")
+    __slots__ = ("_buffer", "_conn", "_done", "_error", "_idle_timeout_s", "_settled", "_size", "_waiter")
 
     def __init__(self, conn: _Connection, idle_timeout_s: float | None) -> None:
         self._conn = conn
@@ -184,8 +184,11 @@ class _Connection(asyncio.Protocol):
         self.body_error: BaseException | None = None
 
     # -- the exchange -----------------------------------------------------------
-    async def exchange(self, head: bytes, body: Any, chunked: bool, head_only: bool, idle_timeout_s: float | None) -> Response:
-        future = self._head = self.loop.create_future()
+    async def exchange(
+        self, head: bytes, body: Any, chunked: bool, head_only: bool, idle_timeout_s: float | None
+    ) -> Response:
+        future: asyncio.Future[Response] = self.loop.create_future()
+        self._head = future
         self._head_only = head_only
         self._idle_timeout_s = idle_timeout_s
         self._got_bytes = False
@@ -220,7 +223,7 @@ class _Connection(asyncio.Protocol):
                     await self._drained()
             if chunked and not self.closed:
                 transport.write(b"0\r\n\r\n")
-        except (Exception, asyncio.CancelledError) as exc:  # kept for __call__, which decides whom to blame
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 — kept for __call__, which decides whom to blame
             self.body_error = exc
             self._writer = None  # done now: abort() must not cancel the task it runs in
             self.abort()
@@ -372,14 +375,14 @@ class _Connection(asyncio.Protocol):
 class _Origin:
     """Where to connect for one scheme+netloc, and its idle connections (LIFO)."""
 
-    __slots__ = ("host", "port", "ssl", "host_header", "idle")
+    __slots__ = ("host", "host_header", "idle", "port", "ssl")
 
     def __init__(self, scheme: str, netloc: str, context: ssl.SSLContext | None) -> None:
         authority = netloc.rpartition("@")[2]  # userinfo is never sent on the wire
         host, port = authority, ""
         if authority.startswith("["):
             end = authority.find("]")
-            host, port = authority[1:end], authority[end + 2:]
+            host, port = authority[1:end], authority[end + 2 :]
         elif ":" in authority:
             host, _, port = authority.partition(":")
         if scheme not in ("http", "https") or not host:
@@ -430,7 +433,9 @@ class HttpFetch:
             if scheme == "https" and self._ssl is None:
                 self._ssl = ssl.create_default_context()
             origin = self._origins[(scheme, netloc)] = _Origin(scheme, netloc, self._ssl if scheme == "https" else None)
-        head, stream, chunked = _serialize(method, path + "?" + query if query else path, origin.host_header, headers, body)
+        head, stream, chunked = _serialize(
+            method, path + "?" + query if query else path, origin.host_header, headers, body
+        )
         # Only a body we still hold can be sent twice.
         retry = stream is None and method in _IDEMPOTENT
         while True:
@@ -457,7 +462,7 @@ class HttpFetch:
     def _blame_client(body: Body) -> None:
         failure = getattr(body, "failure", None)
         if failure is not None:
-            raise failure from None  # the client's body failed (413/408), not the backend
+            raise ClientFault(failure) from None  # the client's body failed (413/408), not the backend
 
     @staticmethod
     async def _connect(origin: _Origin) -> _Connection:
@@ -499,7 +504,7 @@ def _serialize(method: str, target: str, host: str, headers: Headers, body: Body
     text = "\r\n".join(lines)
     # A CR or LF inside a value would let it forge headers or requests.
     if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
-        raise ValueError("newline in an upstream request header or target")
+        raise ClientFault(InvalidRequest("A header value or the target contains a line break"))
     text += "\r\n\r\n"
     try:
         data = text.encode("latin-1")  # round-trips what the server decoded as latin-1

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs. Root on these machines; sudo elsewhere.
+# Debian packages `make run` and the test suite need. Root on these machines; sudo elsewhere.
+# docker.io/debootstrap/iproute2/iptables: the Docker suite; ruby, ruby-sinatra,
+# ruby-sqlite3, puma: the ruby-sqlite backend (no gem server here, see its README);
+# postgresql: python-postgres's own server; chromium: the browser suite (never a
+# Playwright download).
 set -euo pipefail
-packages=(docker.io debootstrap iproute2 iptables)
+packages=(docker.io debootstrap iproute2 iptables ruby ruby-sinatra ruby-sqlite3 puma postgresql chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

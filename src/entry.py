@@ -1,16 +1,19 @@
 """Cloudflare Python Worker entry point.
 
 ``Default.fetch`` hands the native request to the Workers runtime adapter,
-which calls the gateway's one handler, :func:`gateway.app.on_fetch`, with the
-core's request view and turns the answer back into a JS ``Response``.
+which builds the gateway once per environment (:func:`gateway.app.build_gateway`),
+serves the core's request view with its one pipeline (``Gateway.handle``) and
+turns the answer back into a JS ``Response``.
 """
+
+from typing import Any
 
 from workers import WorkerEntrypoint
 
-from gateway.app import on_fetch
+from gateway.app import build_gateway
 from gateway.workers_runtime import serve
 
 
-class Default(WorkerEntrypoint):
-    async def fetch(self, request):
-        return await serve(on_fetch, request, self.env, self.ctx)
+class Default(WorkerEntrypoint):  # type: ignore[misc]  # the SDK exists only inside Pyodide
+    async def fetch(self, request: Any) -> Any:
+        return await serve(build_gateway, request, self.env, self.ctx)

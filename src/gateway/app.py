@@ -1,23 +1,29 @@
-"""The gateway's one pipeline: ``on_fetch(request, env, ctx)``.
+"""The gateway's one pipeline: :meth:`Gateway.handle`.
 
-Both runtimes call :func:`on_fetch` with the core's request view
-(``runtime.Request``), the environment as a mapping of strings, and the
-runtime's :class:`~gateway.runtime.Platform`. One :class:`Gateway` is built
-per (environment, platform) and reused, so settings are parsed once.
+Both runtimes serve ``Gateway.handle`` with the core's request view
+(``runtime.Request``). A gateway is assembled once per environment, here
+and nowhere else: ``Gateway(settings, platform)`` for the twin, which parses
+its settings itself (a bad one stops it at start-up), and
+:func:`build_gateway` for the Worker (a bad setting becomes a gateway that
+answers ``500 misconfigured`` naming the variable).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
+from .auth import ApiKeyAuth
+from .backends import BACKEND_ID, LOCATIONS, Backend, Location
+from .cors import Cors
 from .errors import (
     GatewayError,
+    HeadersTooLarge,
     InvalidBackend,
     InvalidLocation,
-    LocationUnavailable,
-    HeadersTooLarge,
     InvalidRequest,
+    LocationUnavailable,
     MethodNotAllowed,
     Misconfigured,
     NotFound,
@@ -27,55 +33,58 @@ from .errors import (
 )
 from .headers import request_id as make_request_id
 from .health import HealthMonitor
-from .middleware.auth import ApiKeyAuth
-from .middleware.cors import Cors
-from .middleware.logging import RequestLog, log_event
-from .registry import create_registry
-from .registry.types import BACKEND_ID, LOCATIONS, Backend, Location
-from .routing.proxy import forward, forwarding_headers
+from .logs import RequestLog, log_event
+from .proxy import forward, forwarding_headers
+from .registry import BackendRegistry
+from .registry.cloud import CloudRegistry
+from .registry.local import LocalRegistry
 from .runtime import Headers, Platform, Request, Response
 from .settings import Settings, SettingsError, parse_cors_origins
-from .urls import split_url
+from .urls import Target, split_url
 
 GATEWAY_PREFIX = "/_gateway/"
 JSON = "application/json"
 
 
 class Gateway:
-    """Settings, registry, health cache and middleware for one environment."""
+    """Settings, registry, health cache, CORS and auth for one environment.
+
+    Raises SettingsError when the platform lacks what the settings need
+    (cloud mode without a KV namespace).
+    """
 
     def __init__(self, settings: Settings, platform: Platform) -> None:
         self.settings = settings
         self.platform = platform
-        self.registry = create_registry(settings, platform)
-        self.health = HealthMonitor(settings, platform)
         self.cors = Cors.from_settings(settings)
         self.auth = ApiKeyAuth(settings.api_key) if settings.api_key else None
+        self.health = HealthMonitor(settings, platform)
+        self.registry = create_registry(settings, platform)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request; every failure becomes a JSON error answer."""
         clock = self.platform.clock
         started = clock.monotonic()
         rid = make_request_id(request.headers.get("x-request-id"))
-        path = split_url(request.url).path
-        log = RequestLog.start(clock.wall(), rid, request.method, path)
+        parts = split_url(request.url)
+        log = RequestLog.start(clock.wall(), rid, request.method, parts.path)
         try:
-            response = await self._dispatch(request, path, rid, log)
+            response = await self._dispatch(request, parts, rid, log)
         except GatewayError as exc:
             response = self._error(exc, rid)
             log.outcome = f"error:{exc.code}"
-        except Exception as exc:  # a bug: answer 500 without details, keep the type in the log
+        except Exception as exc:  # noqa: BLE001 — a bug: answer 500 without details, keep the type in the log
             response = self._error(GatewayError(), rid)
             log.outcome = f"error:internal:{type(exc).__name__}"
-        return finish(response, request, rid, log, self.cors, self.platform, started)
+        return self._finish(response, request, rid, log, started)
 
-    async def _dispatch(self, request: Request, path: str, rid: str, log: RequestLog) -> Response:
+    async def _dispatch(self, request: Request, parts: Target, rid: str, log: RequestLog) -> Response:
         if Cors.is_preflight(request.method, request.headers):
             log.outcome = "preflight"
             return Response(204, self.platform.new_headers(self.cors.preflight_headers(request.headers)))
         # Gateway endpoints are matched on the decoded path, so /_gateway/%68ealth
         # cannot slip past them to a backend.
-        endpoint = gateway_endpoint(path)
+        endpoint = gateway_endpoint(parts.path)
         if endpoint == "health":
             log.outcome = "gateway"
             return self._gateway_health(request.method)
@@ -98,11 +107,12 @@ class Gateway:
         backend = await self._resolve(backend_id, location)
         await self.health.gate(backend)
 
-        forwarding_headers(headers, request, request_id=rid, version=self.settings.version)
+        forwarding_headers(headers, parts, request.client_ip, request_id=rid, version=self.settings.version)
         upstream_started = self.platform.clock.monotonic()
         try:
             response = await forward(
                 request,
+                parts,
                 headers,
                 backend,
                 platform=self.platform,
@@ -111,6 +121,10 @@ class Gateway:
             )
         finally:
             log.upstream_ms = round((self.platform.clock.monotonic() - upstream_started) * 1000, 3)
+        # Which entry served this answer, so a client can show it (and an
+        # upstream cannot claim another backend's name).
+        response.headers.set("x-backend", backend.id)
+        response.headers.set("x-backend-location", backend.type)
         return response
 
     def _check_limits(self, headers: Headers) -> None:
@@ -140,7 +154,7 @@ class Gateway:
         location = requested.strip().lower()
         if location not in LOCATIONS:
             raise InvalidLocation()
-        return location  # type: ignore[return-value]
+        return location
 
     async def _resolve(self, backend_id: str, location: Location) -> Backend:
         if self.settings.environment == "cloud" and location == "local":
@@ -166,7 +180,7 @@ class Gateway:
             raise NotFound()
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed("GET, HEAD")
-        entries: dict[str, dict] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for backend in await self.registry.list():
             entry = entries.setdefault(
                 backend.id,
@@ -193,6 +207,44 @@ class Gateway:
         headers = self.platform.new_headers([("content-type", JSON), *exc.extra_headers])
         return Response(exc.status, headers, exc.body(rid))
 
+    def _finish(self, response: Response, request: Request, rid: str, log: RequestLog, started: float) -> Response:
+        """The last step of every answer: request id, CORS, HEAD, the log line."""
+        response.headers.set("x-request-id", rid)
+        if log.outcome != "preflight":
+            self.cors.apply(request.headers.get("origin"), response.headers)
+        if request.method == "HEAD" and isinstance(response.body, bytes):
+            response.body = None  # our own answers: same headers as GET, no body
+        log.status = response.status
+        log.duration_ms = round((self.platform.clock.monotonic() - started) * 1000, 3)
+        if log.outcome == "proxied" and log.upstream_ms is not None:
+            # W3C Server-Timing: browser devtools show the upstream/gateway split.
+            gateway_ms = round(max(0.0, log.duration_ms - log.upstream_ms), 3)
+            response.headers.append("server-timing", f"upstream;dur={log.upstream_ms}, gateway;dur={gateway_ms}")
+        self.platform.log(log.line())
+        return response
+
+
+class MisconfiguredGateway(Gateway):
+    """A gateway whose settings did not parse (Worker side).
+
+    Every request gets ``500 misconfigured`` naming the variable, still with
+    a request id, a log line and (unless CORS itself is the bad setting)
+    CORS headers, so a browser can read why.
+    """
+
+    def __init__(self, error: SettingsError, env: Mapping[str, str], platform: Platform) -> None:
+        # Deliberately not Gateway.__init__: there are no settings to build a registry from.
+        self.platform = platform
+        self.error = Misconfigured(f"Gateway misconfigured: {error}")
+        try:
+            self.cors = Cors(*parse_cors_origins(env))
+        except SettingsError:  # CORS itself is the bad setting: answer without CORS headers
+            self.cors = Cors(False, frozenset())
+        log_event(platform.log, platform.clock.wall(), "misconfigured", variable=error.variable, problem=str(error))
+
+    async def _dispatch(self, request: Request, parts: Target, rid: str, log: RequestLog) -> Response:
+        raise self.error
+
 
 def gateway_endpoint(path: str) -> str | None:
     """``"health"`` for ``/_gateway/health`` etc.; None when not a gateway path."""
@@ -204,73 +256,29 @@ def gateway_endpoint(path: str) -> str | None:
     if decoded == GATEWAY_PREFIX.rstrip("/"):
         return ""
     if decoded.startswith(GATEWAY_PREFIX):
-        return decoded[len(GATEWAY_PREFIX):]
+        return decoded[len(GATEWAY_PREFIX) :]
     return None
 
 
-def finish(
-    response: Response, request: Request, rid: str, log: RequestLog, cors: Cors | None, platform: Platform, started: float
-) -> Response:
-    """The last step of every answer: request id, CORS, HEAD, the log line."""
-    response.headers.set("x-request-id", rid)
-    if cors is not None and log.outcome != "preflight":
-        cors.apply(request.headers.get("origin"), response.headers)
-    if request.method == "HEAD" and isinstance(response.body, bytes):
-        response.body = None  # our own answers: same headers as GET, no body
-    log.status = response.status
-    log.duration_ms = round((platform.clock.monotonic() - started) * 1000, 3)
-    platform.log(log.line())
-    return response
-
-
-class _Misconfigured:
-    """Stands in for a Gateway whose settings did not parse (Worker side).
-
-    Every request gets ``500 misconfigured`` naming the variable, still with
-    a request id, a log line and (unless CORS itself is the bad setting)
-    CORS headers, so a browser can read why.
-    """
-
-    def __init__(self, error: SettingsError, env: Mapping[str, str], platform: Platform) -> None:
-        self.error = Misconfigured(f"Gateway misconfigured: {error}")
-        self.platform = platform
-        try:
-            self.cors: Cors | None = Cors(*parse_cors_origins(env))
-        except SettingsError:
-            self.cors = None
-        log_event(platform.log, platform.clock.wall(), "misconfigured", variable=error.variable, problem=str(error))
-
-    async def handle(self, request: Request) -> Response:
-        clock = self.platform.clock
-        started = clock.monotonic()
-        rid = make_request_id(request.headers.get("x-request-id"))
-        log = RequestLog.start(clock.wall(), rid, request.method, split_url(request.url).path)
-        log.outcome = f"error:{self.error.code}"
-        headers = self.platform.new_headers([("content-type", JSON)])
-        response = Response(self.error.status, headers, self.error.body(rid))
-        return finish(response, request, rid, log, self.cors, self.platform, started)
+def create_registry(settings: Settings, platform: Platform) -> BackendRegistry:
+    """The registry ``ENVIRONMENT`` asks for: variables (local) or KV (cloud)."""
+    if settings.environment == "local":
+        return LocalRegistry(settings.local_backends)
+    if platform.kv is None:
+        raise SettingsError("BACKEND_CONFIG_KV", "binding is required when ENVIRONMENT=cloud")
+    return CloudRegistry(
+        platform.kv,
+        clock=platform.clock,
+        log=platform.log,
+        secrets=settings.secrets,
+        ttl_s=settings.registry_ttl_s,
+        stale_s=settings.registry_stale_s,
+    )
 
 
 def build_gateway(env: Mapping[str, str], platform: Platform) -> Gateway:
-    """Parse settings and build the gateway; raises SettingsError (the twin's start-up check)."""
-    return Gateway(Settings.from_env(env), platform)
-
-
-_built: tuple[Mapping[str, str], Platform, Gateway | _Misconfigured] | None = None
-
-
-def gateway_for(env: Mapping[str, str], platform: Platform) -> Gateway | _Misconfigured:
-    """The gateway for this (env, platform), built on first use and kept."""
-    global _built
-    if _built is None or _built[0] is not env or _built[1] is not platform:
-        try:
-            gateway: Gateway | _Misconfigured = build_gateway(env, platform)
-        except SettingsError as exc:
-            gateway = _Misconfigured(exc, env, platform)
-        _built = (env, platform, gateway)
-    return _built[2]
-
-
-async def on_fetch(request: Request, env: Mapping[str, str], ctx: Platform) -> Response:
-    """The one handler both runtimes call."""
-    return await gateway_for(env, ctx).handle(request)
+    """The Worker's gateway for ``env``: parsed once; a bad setting answers 500 naming it."""
+    try:
+        return Gateway(Settings.from_env(env), platform)
+    except SettingsError as exc:
+        return MisconfiguredGateway(exc, env, platform)

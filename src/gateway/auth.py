@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import Unauthorized
-from ..runtime import Headers
+from .errors import Unauthorized
+from .runtime import Headers
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 

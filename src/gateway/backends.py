@@ -1,10 +1,14 @@
-"""What the registries hand the rest of the gateway."""
+"""Backend value types: what a backend entry is, its id rule, its URL rule.
+
+A leaf module (it imports nothing of the gateway), so settings, registries,
+health and the proxy can all depend on it without a cycle.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 Location = Literal["local", "cloud"]
 LOCATIONS: tuple[Location, ...] = ("local", "cloud")
@@ -37,19 +41,6 @@ class Backend:
     def key(self) -> str:
         """Identifies this entry in caches: ``<id>@<location>``."""
         return f"{self.id}@{self.type}"
-
-
-class BackendRegistry(Protocol):
-    """Where backends come from: environment variables or KV."""
-
-    async def get(self, backend_id: str, location: Location) -> Backend | None:
-        """The entry of ``backend_id`` at ``location``, or None."""
-
-    async def locations(self, backend_id: str) -> tuple[Location, ...]:
-        """Every location ``backend_id`` has an entry at (empty if unknown)."""
-
-    async def list(self) -> list[Backend]:
-        """Every entry, sorted by id then location."""
 
 
 class UrlError(ValueError):

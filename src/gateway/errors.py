@@ -8,6 +8,7 @@
      │    ├── InvalidLocation        400 invalid_location
      │    ├── LocationUnavailable    400 location_unavailable
      │    ├── Unauthorized           401 unauthorized
+     │    ├── OriginNotAllowed       403 origin_not_allowed (a CORS preflight)
      │    ├── NotFound               404 not_found        (/_gateway/* only)
      │    ├── MethodNotAllowed       405 method_not_allowed
      │    ├── RequestTimeout         408 request_timeout  (twin: a stalled body)
@@ -22,10 +23,15 @@
           ├── RegistryUnavailable    503 registry_unavailable
           └── UpstreamTimeout        504 upstream_timeout
 
-Runtimes raise :class:`UpstreamConnectError` and :class:`UpstreamProtocolError`
-from their fetch; ``routing.proxy`` maps those to the 5xx answers above. No
-message ever carries a backend URL or a traceback: messages are written here
-or from validated ids only.
+    UpstreamError                    raised by a runtime's fetch, never rendered as is
+     ├── UpstreamConnectError        → 503 backend_unavailable
+     ├── UpstreamProtocolError       → 502 bad_gateway
+     └── ClientFault                 → its ``error`` (the client's body failed: 408/413)
+
+A runtime's fetch raises only :class:`UpstreamError` subclasses (the seam's
+contract, ``gateway.runtime.UpstreamFetch``); ``gateway.proxy`` maps them to
+the answers above in one place. No message ever carries a backend URL or a
+traceback: messages are written here or from validated ids only.
 """
 
 from __future__ import annotations
@@ -91,6 +97,12 @@ class Unauthorized(ClientError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers=[("www-authenticate", 'Bearer realm="gateway"')])
+
+
+class OriginNotAllowed(ClientError):
+    status = 403
+    code = "origin_not_allowed"
+    default_message = "This origin may not call the gateway"
 
 
 class NotFound(ClientError):
@@ -178,7 +190,7 @@ class UpstreamTimeout(ServerError):
 
 
 class UpstreamError(Exception):
-    """Raised by a runtime's fetch; never rendered directly (see ``routing.proxy``)."""
+    """Raised by a runtime's fetch; never rendered directly (see ``gateway.proxy``)."""
 
 
 class UpstreamConnectError(UpstreamError):
@@ -187,3 +199,17 @@ class UpstreamConnectError(UpstreamError):
 
 class UpstreamProtocolError(UpstreamError):
     """The upstream answered something that is not valid HTTP."""
+
+
+class ClientFault(UpstreamError):
+    """The exchange failed because of the client, not the backend.
+
+    The twin streams a client's body into the upstream request as it
+    arrives; when that body stalls (408) or outgrows ``MAX_BODY_BYTES``
+    (413) the outbound request is aborted and this carries the answer the
+    client gets, so the backend is not blamed for it.
+    """
+
+    def __init__(self, error: ClientError) -> None:
+        self.error = error
+        super().__init__(error.code)

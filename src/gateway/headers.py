@@ -13,6 +13,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 
+from .runtime import Headers
+
 HOP_BY_HOP: frozenset[str] = frozenset(
     {
         "connection",
@@ -31,7 +33,7 @@ HOP_BY_HOP: frozenset[str] = frozenset(
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-def strip_hop_by_hop(headers) -> None:  # headers: runtime.Headers
+def strip_hop_by_hop(headers: Headers) -> None:
     """Remove hop-by-hop fields and every field ``Connection`` lists, in place."""
     listed = headers.get("connection")
     if listed:

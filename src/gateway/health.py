@@ -24,9 +24,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from .backends import Backend
 from .errors import BackendUnhealthy
-from .middleware.logging import log_event
-from .registry.types import Backend
+from .logs import log_event
 from .runtime import Platform
 from .settings import Settings
 
@@ -120,9 +120,15 @@ class HealthMonitor:
                     response = await self._platform.fetch("GET", backend.url + backend.health_path, headers, None)
                     await self._platform.discard(response.body)
                 healthy = 200 <= response.status < 300
-            except Exception as exc:  # timeout, refused, garbage: all mean unhealthy
+            except Exception as exc:  # noqa: BLE001 — timeout, refused, garbage: all mean unhealthy
                 healthy = False
-                log_event(self._platform.log, clock.wall(), "health_check_failed", backend=backend.key, error=type(exc).__name__)
+                log_event(
+                    self._platform.log,
+                    clock.wall(),
+                    "health_check_failed",
+                    backend=backend.key,
+                    error=type(exc).__name__,
+                )
             latency = round((clock.monotonic() - started) * 1000, 3)
             result = HealthStatus("healthy" if healthy else "unhealthy", clock.wall(), latency if healthy else None)
             self._results[_slot(backend)] = result
@@ -146,8 +152,14 @@ class HealthMonitor:
             result = HealthStatus(status, float(doc["checked_at"]), doc.get("latency_ms"))
             # A result for a URL this entry no longer has says nothing about it.
             return result if doc.get("target") == url_digest(backend) else None
-        except Exception as exc:  # a shared cache is an optimisation: never fail on it
-            log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 — a shared cache is an optimisation: never fail on it
+            log_event(
+                self._platform.log,
+                self._platform.clock.wall(),
+                "health_kv_error",
+                backend=backend.key,
+                error=type(exc).__name__,
+            )
             return None
 
     def _share(self, backend: Backend, result: HealthStatus) -> None:
@@ -159,7 +171,13 @@ class HealthMonitor:
             try:
                 value = json.dumps({**asdict(result), "target": url_digest(backend)})
                 await kv.put(KV_PREFIX + backend.key, value, expiration_ttl=self._kv_ttl)
-            except Exception as exc:
-                log_event(self._platform.log, self._platform.clock.wall(), "health_kv_error", backend=backend.key, error=type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001
+                log_event(
+                    self._platform.log,
+                    self._platform.clock.wall(),
+                    "health_kv_error",
+                    backend=backend.key,
+                    error=type(exc).__name__,
+                )
 
         self._platform.defer(put())

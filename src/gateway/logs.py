@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from json.encoder import encode_basestring_ascii as _str
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _str
 from typing import Any
-
 
 _second: tuple[int, str] = (-1, "")
 

@@ -7,6 +7,7 @@ map to answers in one place (cf. Caddy's ``statusError``):
     deadline passed before headers     → 504 upstream_timeout
     refused / reset / unresolvable     → 503 backend_unavailable (+ passive mark)
     not HTTP                           → 502 bad_gateway
+    the client's own body failed       → its 408/413 (``ClientFault``)
 """
 
 from __future__ import annotations
@@ -14,42 +15,41 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from ..errors import (
+from .backends import Backend
+from .errors import (
     BackendUnavailable,
     BadGateway,
+    ClientFault,
     UpstreamConnectError,
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from ..headers import strip_hop_by_hop
-from ..registry.types import Backend
-from ..runtime import Headers, Platform, Request, Response
-from ..urls import split_url
+from .headers import strip_hop_by_hop
+from .runtime import Headers, Platform, Request, Response
+from .urls import Target
 
 
-def target_url(backend: Backend, request_url: str) -> str:
+def target_url(backend: Backend, parts: Target) -> str:
     """The backend's base URL followed by the client's path and query.
 
     Only path and query are taken from the client, so no request target
     (absolute form, ``//host``, ``@host``) can change the host we call.
     """
-    parts = split_url(request_url)
     path = parts.path if parts.path.startswith("/") else "/" + parts.path
     return backend.url + path + ("?" + parts.query if parts.query else "")
 
 
 def forwarding_headers(
-    headers: Headers, request: Request, *, request_id: str, version: str
+    headers: Headers, parts: Target, client_ip: str | None, *, request_id: str, version: str
 ) -> None:
     """Prepare client headers for the upstream, in place."""
     strip_hop_by_hop(headers)
     # The runtime's fetch sets Host from the target URL; the original goes on
     # as X-Forwarded-Host.
     headers.delete("host")
-    parts = split_url(request.url)
-    if request.client_ip:
+    if client_ip:
         previous = headers.get("x-forwarded-for")
-        headers.set("x-forwarded-for", f"{previous}, {request.client_ip}" if previous else request.client_ip)
+        headers.set("x-forwarded-for", f"{previous}, {client_ip}" if previous else client_ip)
     headers.set("x-forwarded-proto", parts.scheme or "http")
     if parts.netloc:
         headers.set("x-forwarded-host", parts.netloc)
@@ -59,6 +59,7 @@ def forwarding_headers(
 
 async def forward(
     request: Request,
+    parts: Target,
     headers: Headers,
     backend: Backend,
     *,
@@ -66,10 +67,10 @@ async def forward(
     timeout_s: float,
     on_connect_error: Callable[[Backend], None],
 ) -> Response:
-    """Send ``request`` (with prepared ``headers``) to ``backend``."""
+    """Send ``request`` (its URL split into ``parts``, with prepared ``headers``) to ``backend``."""
     for name, value in backend.upstream_headers:
         headers.set(name, value)
-    url = target_url(backend, request.url)
+    url = target_url(backend, parts)
     try:
         async with asyncio.timeout(timeout_s):
             response = await platform.fetch(request.method, url, headers, request.body)
@@ -80,5 +81,7 @@ async def forward(
         raise BackendUnavailable(backend.id) from None
     except UpstreamProtocolError:
         raise BadGateway() from None
+    except ClientFault as exc:
+        raise exc.error from None
     strip_hop_by_hop(response.headers)
     return response

@@ -5,7 +5,7 @@ the types below. Each runtime supplies one :class:`Platform` at start-up:
 
 * Cloudflare Workers / Pyodide: ``gateway.workers_runtime`` (JS fetch, KV
   binding, JS ``Headers``; bodies stay JS ``ReadableStream`` objects).
-* CPython: ``local_runner.runtime`` (aiohttp client pool, SQLite KV).
+* CPython: ``local_runner.platform`` (the twin's own HTTP/1.1 client, SQLite KV).
 * Unit tests: a plain in-memory platform with a fake ``fetch`` function.
 
 Bodies are opaque: the core hands the body object it received from a runtime
@@ -15,6 +15,7 @@ every runtime must accept, because the gateway renders its own JSON answers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -78,20 +79,27 @@ class Response:
     reason: str = ""
 
 
+#: What a runtime adapter serves: the gateway's one pipeline (``Gateway.handle``).
+Handler = Callable[[Request], Awaitable[Response]]
+
+
 class UpstreamFetch(Protocol):
     """Send one request to an upstream and return once its headers arrived.
 
-    ``body`` is the opaque client body (or ``None``). Failures are raised as
-    ``gateway.errors.UpstreamConnectError`` (refused, reset, unresolvable) or
-    ``gateway.errors.UpstreamProtocolError`` (not valid HTTP); the runtime maps
-    its own exceptions at this boundary. The caller enforces the deadline by
-    cancelling the awaitable; implementations must release the connection
-    when cancelled.
+    ``body`` is the opaque client body (or ``None``). Every failure is raised
+    as one of three ``gateway.errors.UpstreamError`` subclasses; the runtime
+    maps its own exceptions at this boundary:
+
+    * ``UpstreamConnectError``: refused, reset, unresolvable, closed early;
+    * ``UpstreamProtocolError``: the upstream answered something not HTTP;
+    * ``ClientFault``: the client's own body failed while it was being sent
+      (it stalled or grew past the limit); it carries the client's answer.
+
+    The caller enforces the deadline by cancelling the awaitable;
+    implementations must release the connection when cancelled.
     """
 
-    def __call__(
-        self, method: str, url: str, headers: Headers, body: Body
-    ) -> Awaitable[Response]: ...
+    def __call__(self, method: str, url: str, headers: Headers, body: Body) -> Awaitable[Response]: ...
 
 
 class KV(Protocol):
@@ -114,6 +122,16 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin (for durations and TTLs)."""
+
+
+class SystemClock:
+    """``Clock`` over :mod:`time`; in Pyodide these read ``Date.now()``/``performance.now()``."""
+
+    def wall(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 class RateLimiter(Protocol):

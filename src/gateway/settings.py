@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from . import __version__
-from .registry.types import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
+from .backends import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
 
 
 class SettingsError(ValueError):
@@ -61,23 +61,23 @@ class Settings:
         if not BACKEND_ID.fullmatch(default_backend):
             raise SettingsError("DEFAULT_BACKEND", f"must match {BACKEND_ID.pattern}")
         cors_any, cors_origins = parse_cors_origins(env)
-        rate_limit = _int(env, "RATE_LIMIT_REQUESTS", 0, minimum=0)
+        rate_limit = read_int(env, "RATE_LIMIT_REQUESTS", 0, minimum=0)
         return cls(
-            environment=environment,  # type: ignore[arg-type]
+            environment=environment,
             default_backend=default_backend,
-            upstream_timeout_s=_int(env, "UPSTREAM_TIMEOUT_MS", 30000, minimum=1) / 1000,
-            health_ttl_s=_int(env, "HEALTH_TTL_S", 30, minimum=1),
-            health_timeout_s=_int(env, "HEALTH_TIMEOUT_MS", 2000, minimum=1) / 1000,
-            health_retry_s=_int(env, "HEALTH_RETRY_S", 5, minimum=1),
-            registry_ttl_s=_int(env, "REGISTRY_TTL_S", 60, minimum=0),
-            registry_stale_s=_int(env, "REGISTRY_STALE_S", 300, minimum=0),
+            upstream_timeout_s=read_int(env, "UPSTREAM_TIMEOUT_MS", 30000, minimum=1) / 1000,
+            health_ttl_s=read_int(env, "HEALTH_TTL_S", 30, minimum=1),
+            health_timeout_s=read_int(env, "HEALTH_TIMEOUT_MS", 2000, minimum=1) / 1000,
+            health_retry_s=read_int(env, "HEALTH_RETRY_S", 5, minimum=1),
+            registry_ttl_s=read_int(env, "REGISTRY_TTL_S", 60, minimum=0),
+            registry_stale_s=read_int(env, "REGISTRY_STALE_S", 300, minimum=0),
             cors_allow_origins=cors_origins,
             cors_allow_any=cors_any,
             api_key=env.get("API_KEY") or None,
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 0, minimum=0),
-            max_header_bytes=_int(env, "MAX_HEADER_BYTES", 32768, minimum=1024),
+            max_body_bytes=read_int(env, "MAX_BODY_BYTES", 0, minimum=0),
+            max_header_bytes=read_int(env, "MAX_HEADER_BYTES", 32768, minimum=1024),
             rate_limit_requests=rate_limit,
-            rate_limit_period_s=_int(env, "RATE_LIMIT_PERIOD_S", 60, minimum=1),
+            rate_limit_period_s=read_int(env, "RATE_LIMIT_PERIOD_S", 60, minimum=1),
             local_backends=_local_backends(env),
             secrets=MappingProxyType(dict(env)),
         )
@@ -96,7 +96,8 @@ def parse_cors_origins(env: Mapping[str, str]) -> tuple[bool, frozenset[str]]:
     return "*" in origins, frozenset(o for o in origins if o != "*")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    """The integer variable ``name`` (``default`` when unset or blank); SettingsError otherwise."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default

@@ -17,24 +17,8 @@ class Target(NamedTuple):
     query: str  # without the "?"; "" when absent
 
 
-_last: tuple[str, Target] = ("", Target("", "", "/", ""))
-
-
 def split_url(url: str) -> Target:
-    """Split an absolute URL; the fragment (never sent by clients) is dropped.
-
-    The pipeline asks about the same request URL several times; the last
-    answer is kept so each request's URL is split once.
-    """
-    global _last
-    if url is _last[0]:
-        return _last[1]
-    target = _split(url)
-    _last = (url, target)
-    return target
-
-
-def _split(url: str) -> Target:
+    """Split an absolute URL; the fragment (never sent by clients) is dropped."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url

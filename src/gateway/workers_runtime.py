@@ -17,15 +17,17 @@ back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
   optional ``RATE_LIMITER`` (Workers Rate Limiting) binding;
 * ``defer`` hands work to ``ctx.waitUntil`` of the request that started it.
 
-Everything is built once per JS ``env`` object and kept, so the core's own
-per-environment cache (settings, registry, health) survives across requests.
+The platform and the gateway are built once per JS ``env`` object (workerd
+keeps one per isolate) and kept, so settings, registry and health cache
+survive across requests: :func:`serve` holds the one cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
+import contextlib
 import contextvars
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -33,7 +35,7 @@ import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
 from .errors import UpstreamConnectError, UpstreamProtocolError
-from .runtime import Body, Platform, Request, Response
+from .runtime import Body, Handler, Platform, Request, Response, SystemClock
 
 try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
     from pyodide.ffi import jsnull
@@ -49,7 +51,8 @@ _NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 #: Error text of a reply that was not HTTP: undici's llhttp codes, workerd's parser.
 _PROTOCOL_MARKERS = ("hpe_", "parse error", "invalid http", "malformed", "und_err_info")
 
-OnFetch = Callable[[Request, Mapping[str, str], Platform], Awaitable[Response]]
+#: Builds the handler for one environment (``gateway.app.build_gateway``).
+BuildGateway = Callable[[Mapping[str, str], Platform], Any]
 
 #: The JS ExecutionContext of the request being served (``defer`` needs it).
 _request_ctx: contextvars.ContextVar[Any] = contextvars.ContextVar("request_ctx")
@@ -67,7 +70,7 @@ class JsHeaders:
     for absent names (hop-by-hop stripping) cost no FFI round trip.
     """
 
-    __slots__ = ("js", "_names")
+    __slots__ = ("_names", "js")
 
     def __init__(self, js_headers: Any, names: set[str] | None = None) -> None:
         self.js = js_headers
@@ -104,8 +107,8 @@ class JsHeaders:
     def has(self, name: str) -> bool:
         return name.lower() in self._known()
 
-    def names(self) -> set[str]:
-        return set(self._known())
+    def names(self) -> builtins.set[str]:
+        return builtins.set(self._known())
 
     def items(self) -> Iterator[tuple[str, str]]:
         # One conversion for all pairs instead of two FFI calls per header.
@@ -165,7 +168,7 @@ def _upstream_error(exc: JsException) -> Exception:
 def _cause(exc: JsException) -> str:
     """undici puts the real reason (``ECONNREFUSED``, ``HPE_…``) on ``cause``."""
     try:
-        cause = exc.cause  # type: ignore[attr-defined]
+        cause = exc.cause
     except AttributeError:
         return ""
     if _absent(cause):
@@ -199,20 +202,8 @@ async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Res
 async def discard(body: Body) -> None:
     """Release a fetched body the core does not forward."""
     if isinstance(body, JsProxy) and not _absent(body):
-        try:
+        with contextlib.suppress(JsException):
             await body.cancel()
-        except JsException:
-            pass
-
-
-class JsClock:
-    """Pyodide's ``time`` reads ``Date.now()``/``performance.now()`` without an FFI hop."""
-
-    def wall(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 class JsKV:
@@ -307,28 +298,13 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
     platform = Platform(
         fetch=upstream_fetch,
         new_headers=new_headers,
-        clock=JsClock(),
+        clock=SystemClock(),
         log=_log,
         defer=defer,
         discard=discard,
         kv=JsKV(bindings[KV_BINDING]) if KV_BINDING in bindings else None,
         rate_limiter=JsRateLimiter(bindings[RATE_LIMIT_BINDING]) if RATE_LIMIT_BINDING in bindings else None,
     )
-    return platform, variables
-
-
-#: (JS env, platform, variables) for each env object seen; workerd reuses one per isolate.
-_built: list[tuple[Any, Platform, dict[str, str]]] = []
-
-
-def platform_for(env: Any) -> tuple[Platform, dict[str, str]]:
-    raw = _raw_env(env)
-    for known, platform, variables in _built:
-        if js.Object.is_(known, raw):
-            return platform, variables
-    platform, variables = build_platform(raw)
-    _built.insert(0, (raw, platform, variables))
-    del _built[4:]
     return platform, variables
 
 
@@ -355,12 +331,32 @@ def js_response(response: Response) -> Any:
     return js.Response.new(body, init)
 
 
-async def serve(on_fetch: OnFetch, request: Any, env: Any, ctx: Any) -> Any:
-    """Answer one Worker ``fetch`` with the gateway core; returns a JS ``Response``."""
-    platform, variables = platform_for(env)
+#: (JS env, its gateway's handler) for each env object seen, newest first.
+_built: list[tuple[Any, Handler]] = []
+
+
+def _handler_for(build: BuildGateway, env: Any) -> Handler:
+    raw = _raw_env(env)
+    for known, handler in _built:
+        if js.Object.is_(known, raw):
+            return handler
+    platform, variables = build_platform(raw)
+    handle: Handler = build(variables, platform).handle
+    _built.insert(0, (raw, handle))
+    del _built[4:]
+    return handle
+
+
+async def serve(build: BuildGateway, request: Any, env: Any, ctx: Any) -> Any:
+    """Answer one Worker ``fetch`` with the gateway core; returns a JS ``Response``.
+
+    ``build`` assembles the gateway for an environment; it runs once per JS
+    ``env`` object, and its gateway serves every later request of that env.
+    """
+    handle = _handler_for(build, env)
     token = _request_ctx.set(ctx)
     try:
-        response = await on_fetch(request_view(request), variables, platform)
+        response = await handle(request_view(request))
     finally:
         _request_ctx.reset(token)
     return js_response(response)

@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .gateways import RUNTIMES, Gateway, start_gateway
 from tests.support.upstream import Upstream, UpstreamServer
+
+from .gateways import RUNTIMES, Gateway, start_gateway
 
 #: test name → runtime → why that runtime cannot run the case.
 LIMITATIONS: dict[str, dict[str, str]] = {}

@@ -13,57 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-NODE_BIN = ROOT / "node_modules" / ".bin"
+from devstack.process import REPO as ROOT
+from devstack.process import Service, free_port, start_healthy, tool_env
+from devstack.services import twin
+from local_runner.kv import SqliteKV
+
 HARNESS = ROOT / "tests" / "pyodide" / "harness.mjs"
 RUNTIMES = ("cpython", "pyodide")
 START_TIMEOUT_S = 90.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _base_env() -> dict[str, str]:
-    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    return env
-
-
-def _stop(proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
-    """SIGTERM the process group we created, then SIGKILL it if it lingers."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # children (workerd under Miniflare) too
-    except ProcessLookupError:
-        pass
-    proc.wait()
 
 
 class Gateway:
@@ -74,8 +40,7 @@ class Gateway:
     def __init__(self, runtime: str, workdir: Path) -> None:
         self.runtime = runtime
         self.workdir = workdir
-        self.procs: list[subprocess.Popen] = []
-        self.logs_paths: list[Path] = []
+        self.services: list[Service] = []
         self.client = httpx.Client(timeout=60.0)
 
     # -- requests ---------------------------------------------------------
@@ -85,29 +50,35 @@ class Gateway:
     def headers_for(self, instance: int) -> dict[str, str]:
         return {}
 
-    def request(self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any) -> httpx.Response:
-        return self.client.request(method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw)
+    def request(
+        self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        return self.client.request(
+            method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw
+        )
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)
 
     @contextmanager
-    def stream(self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any) -> Iterator[httpx.Response]:
-        with self.client.stream(method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw) as response:
+    def stream(
+        self, method: str, path: str, *, instance: int = 0, headers: Mapping[str, str] | None = None, **kw: Any
+    ) -> Iterator[httpx.Response]:
+        with self.client.stream(
+            method, self.url(instance) + path, headers={**self.headers_for(instance), **(headers or {})}, **kw
+        ) as response:
             yield response
 
     # -- logs ---------------------------------------------------------------
     def output(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in self.logs_paths if p.exists())
+        return "".join(service.output() for service in self.services)
 
     def log_records(self) -> list[dict[str, Any]]:
         records = []
         for line in self.output().splitlines():
             if line.startswith("{"):
-                try:
+                with suppress(ValueError):
                     records.append(json.loads(line))
-                except ValueError:
-                    pass
         return records
 
     def events(self, name: str) -> list[dict[str, Any]]:
@@ -146,8 +117,8 @@ class Gateway:
 
     def stop(self) -> None:
         self.client.close()
-        for proc in self.procs:
-            _stop(proc)
+        for service in self.services:
+            service.stop(grace_s=15)
 
 
 class TwinGateway(Gateway):
@@ -161,43 +132,19 @@ class TwinGateway(Gateway):
         self._instances = instances
 
     def start(self) -> TwinGateway:
+        extra = ["--kv-path", str(self.kv_path)] if self.kv_path else []
         for i in range(self._instances):
-            port = _free_port()
-            log_path = self.workdir / f"twin-{i}.log"
-            extra = ["--kv-path", str(self.kv_path)] if self.kv_path else []
-            env = {**_base_env(), "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "PYTHONUNBUFFERED": "1", **self._env}
-            with open(log_path, "wb") as log:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "local_runner", "--host", "127.0.0.1", "--port", str(port),
-                     "--env-file", os.devnull, *extra],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
-            self.procs.append(proc)
-            self.logs_paths.append(log_path)
+            port = free_port()
+            service = twin(port, self._env, self.workdir / f"twin-{i}.log", extra)
+            self.services.append(service)
             self.ports.append(port)
-            self._wait_ready(proc, port)
+            start_healthy(service, START_TIMEOUT_S)
         return self
-
-    def _wait_ready(self, proc: subprocess.Popen, port: int) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"twin exited with {proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_gateway/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"twin did not answer in {START_TIMEOUT_S}s:\n{self.output()}")
 
     def url(self, instance: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[instance]}"
 
-    def _kv(self):
-        sys.path[:0] = [p for p in (str(ROOT / "src"), str(ROOT)) if p not in sys.path]
-        from local_runner.runtime import SqliteKV
-
+    def _kv(self) -> SqliteKV:
         return SqliteKV(str(self.kv_path))
 
     def kv_put(self, key: str, value: str, ttl: int | None = None) -> None:
@@ -228,7 +175,7 @@ class TwinGateway(Gateway):
 
     @contextmanager
     def kv_outage(self) -> Iterator[None]:
-        # The twin's SQLite KV keeps one table, ``kv`` (local_runner.runtime.SqliteKV);
+        # The twin's SQLite KV keeps one table, ``kv`` (local_runner.kv.SqliteKV);
         # renaming it makes every query of the running twin fail at once.
         db = sqlite3.connect(str(self.kv_path), isolation_level=None)
         try:
@@ -265,9 +212,18 @@ class HarnessGateway(Gateway):
         wheel = ensure_wheel()
         vars_file = self.workdir / "vars.json"
         vars_file.write_text(json.dumps(self._env))
-        log_path = self.workdir / "harness.log"
-        args = ["node", str(HARNESS), "--port", "0", "--vars-file", str(vars_file), "--wheel", str(wheel),
-                "--isolates", str(self._instances)]
+        args = [
+            "node",
+            str(HARNESS),
+            "--port",
+            "0",
+            "--vars-file",
+            str(vars_file),
+            "--wheel",
+            str(wheel),
+            "--isolates",
+            str(self._instances),
+        ]
         if self._kv:
             args += ["--kv-persist", str(self._kv_persist), "--kv-fail-file", str(self.fail_file)]
             if self._kv_namespace_id:
@@ -276,20 +232,17 @@ class HarnessGateway(Gateway):
             args += ["--no-kv"]
         if self._env.get("RATE_LIMIT_REQUESTS"):
             args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(args, cwd=ROOT, env=_base_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        self.logs_paths.append(log_path)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"harness exited with {proc.returncode}:\n{self.output()}")
-            for line in self.output().splitlines():
-                if line.startswith("READY "):
-                    self.port = int(line.split()[1])
-                    return self
-            time.sleep(0.05)
-        raise TimeoutError(f"harness not ready in {START_TIMEOUT_S}s:\n{self.output()}")
+        service = Service("harness", args, log_path=self.workdir / "harness.log", env=tool_env(inherit=False))
+        self.services.append(service)
+        service.start().wait_until(self._ready, timeout_s=START_TIMEOUT_S, what="READY")
+        return self
+
+    def _ready(self) -> bool:
+        for line in self.output().splitlines():
+            if line.startswith("READY "):
+                self.port = int(line.split()[1])
+                return True
+        return False
 
     def url(self, instance: int = 0) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -323,7 +276,9 @@ class HarnessGateway(Gateway):
             self.fail_file.unlink()
 
 
-def start_gateway(runtime: str, workdir: Path, env: Mapping[str, str], *, kv: bool = False, instances: int = 1) -> Gateway:
+def start_gateway(
+    runtime: str, workdir: Path, env: Mapping[str, str], *, kv: bool = False, instances: int = 1
+) -> Gateway:
     """Start a gateway with settings ``env`` on ``runtime``; stop it with ``.stop()``."""
     workdir.mkdir(parents=True, exist_ok=True)
     cls = {"cpython": TwinGateway, "pyodide": HarnessGateway}[runtime]

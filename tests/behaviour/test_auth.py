@@ -1,6 +1,8 @@
-"""API-key authentication, on both runtimes."""
+"""API-key authentication, and the request log that must never show the key, on both runtimes."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -33,7 +35,12 @@ def test_request_without_a_key_is_401_with_www_authenticate(gw, upstreams):
 
 @pytest.mark.parametrize(
     "headers",
-    [{"authorization": "Bearer wrong"}, {"x-api-key": "wrong"}, {"authorization": f"Basic {KEY}"}, {"authorization": KEY}],
+    [
+        {"authorization": "Bearer wrong"},
+        {"x-api-key": "wrong"},
+        {"authorization": f"Basic {KEY}"},
+        {"authorization": KEY},
+    ],
 )
 def test_wrong_key_or_scheme_is_401(gw, upstreams, headers):
     assert_error(gw.get("/auth/wrong", headers=headers), 401, "unauthorized", secrets=(KEY,))
@@ -82,3 +89,35 @@ def test_401_carries_cors_headers_for_an_allowed_origin(gw):
     response = gw.get("/auth/cors", headers={"origin": ORIGIN})
     assert_error(response, 401, "unauthorized")
     assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_each_request_writes_one_json_log_line_without_the_key_or_the_query(gw):
+    gw.get("/logline/ok?token=abc", headers={"authorization": f"Bearer {KEY}"})
+    gw.get("/logline/unknown", headers={"x-backend": "nope", "x-api-key": KEY})
+
+    def lines() -> list[dict]:
+        return [r for r in gw.log_records() if str(r.get("path", "")).startswith("/logline/")]
+
+    deadline = time.monotonic() + 10
+    while len(lines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)  # the twin flushes its log every 0.5 s: a duplicate line would be in by now
+    requests = lines()
+    assert [(r["path"], r["status"], r["outcome"]) for r in requests] == [
+        ("/logline/ok", 200, "proxied"),
+        ("/logline/unknown", 400, "error:unknown_backend"),
+    ]
+    assert set(requests[0]) == {
+        "ts",
+        "request_id",
+        "method",
+        "path",
+        "backend",
+        "location",
+        "status",
+        "duration_ms",
+        "upstream_ms",
+        "outcome",
+    }
+    assert KEY not in gw.output()
+    assert "token=abc" not in gw.output()

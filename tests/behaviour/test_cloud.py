@@ -23,7 +23,17 @@ SECRETS = (ACCESS_ID, ACCESS_SECRET, TOKEN)
 
 
 def document(backend_id: str, url: str, **extra: str) -> str:
-    return json.dumps({"id": backend_id, "name": backend_id.upper(), "url": url, "type": "cloud", "region": "eu", "healthEndpoint": "/health", **extra})
+    return json.dumps(
+        {
+            "id": backend_id,
+            "name": backend_id.upper(),
+            "url": url,
+            "type": "cloud",
+            "region": "eu",
+            "healthEndpoint": "/health",
+            **extra,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +55,9 @@ def gw(launch, upstreams):
     gateway.kv_put("backend:plain", document("plain", upstreams["plain"].url))
     gateway.kv_put(
         "backend:d1",
-        document("d1", upstreams["d1"].url, accessClientIdSecret="D1_ACCESS_ID", accessClientSecretSecret="D1_ACCESS_SECRET"),
+        document(
+            "d1", upstreams["d1"].url, accessClientIdSecret="D1_ACCESS_ID", accessClientSecretSecret="D1_ACCESS_SECRET"
+        ),
     )
     gateway.kv_put("backend:tok", document("tok", upstreams["tok"].url, bearerTokenSecret="TOK_SECRET"))
     gateway.kv_put("backend:nosecret", document("nosecret", upstreams["nosecret"].url, bearerTokenSecret="NOT_SET"))

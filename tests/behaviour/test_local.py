@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 
 import pytest
 
-from .conftest import assert_error, echo
 from tests.support.upstream import pattern_chunks, pattern_digest
 
-UPSTREAMS = ("alpha", "alpha_cloud", "beta", "sick", "slow", "fragile", "cached", "cors")
+from .conftest import assert_error, echo
+
+UPSTREAMS = ("alpha", "alpha_cloud", "beta", "sick", "slow", "fragile", "down", "cached", "cors")
 ORIGIN = "https://app.example"
 BIG = 32 * 1024 * 1024
 TIMEOUT_MS = 1000
@@ -20,6 +22,7 @@ TIMEOUT_MS = 1000
 @pytest.fixture(scope="module")
 def gw(launch, upstreams):
     upstreams["sick"].health_status = 500
+    upstreams["down"].stop()  # its port refuses connections from the start
     return launch(
         {
             "ENVIRONMENT": "local",
@@ -31,6 +34,7 @@ def gw(launch, upstreams):
             "BACKEND_SICK_URL": upstreams["sick"].url,
             "BACKEND_SLOW_URL": upstreams["slow"].url,
             "BACKEND_FRAGILE_URL": upstreams["fragile"].url,
+            "BACKEND_DOWN_URL": upstreams["down"].url,
             "BACKEND_CACHED_URL": upstreams["cached"].url,
             "BACKEND_CORS_URL": upstreams["cors"].url,
             "UPSTREAM_TIMEOUT_MS": str(TIMEOUT_MS),
@@ -96,9 +100,10 @@ def test_location_without_an_entry_is_400_location_unavailable(gw, upstreams):
 
 
 def test_health_is_checked_once_then_cached(gw, upstreams):
-    for _ in range(3):
+    # Steady state: one upstream hit per client request, one health check in all.
+    for _ in range(200):
         echo(gw.get("/health-cache", headers={"x-backend": "cached"}))
-    assert upstreams["cached"].hits("/health-cache") == 3
+    assert upstreams["cached"].hits("/health-cache") == 200
     assert upstreams["cached"].hits("/health") == 1
 
 
@@ -113,17 +118,25 @@ def test_refused_connection_is_503_backend_unavailable_then_marked_unhealthy(gw,
     fragile = upstreams["fragile"]
     echo(gw.get("/fragile", headers={"x-backend": "fragile"}))
     fragile.stop()  # the port now refuses connections
-    assert_error(gw.get("/fragile", headers={"x-backend": "fragile"}), 503, "backend_unavailable")
+    refused = gw.get("/fragile", headers={"x-backend": "fragile"})
+    assert_error(refused, 503, "backend_unavailable")
     # Passive marking: the next request is refused by the gate without a new probe.
-    assert_error(gw.get("/fragile", headers={"x-backend": "fragile"}), 503, "backend_unhealthy")
+    marked = gw.get("/fragile", headers={"x-backend": "fragile"})
+    assert_error(marked, 503, "backend_unhealthy")
     assert fragile.hits("/health") == 1
+    assert str(fragile.port) not in refused.text + marked.text
 
 
 # -- timeouts ----------------------------------------------------------------
 
 
 def test_hung_upstream_is_504_upstream_timeout_and_the_gateway_keeps_serving(gw, upstreams):
-    assert_error(gw.get("/hang", headers={"x-backend": "slow"}), 504, "upstream_timeout")
+    started = time.monotonic()
+    response = gw.get("/hang", headers={"x-backend": "slow"})
+    elapsed = time.monotonic() - started
+    assert_error(response, 504, "upstream_timeout")
+    assert elapsed >= TIMEOUT_MS / 1000  # not before UPSTREAM_TIMEOUT_MS
+    assert elapsed < 10  # and not left hanging
     assert upstreams["slow"].hits("/hang") == 1
     # The cancelled fetch must not wedge anything: the same backend answers next.
     echo(gw.get("/after-hang", headers={"x-backend": "slow"}))
@@ -199,9 +212,16 @@ def test_missing_or_malformed_request_id_is_replaced(gw, upstreams, incoming):
     assert upstreams["alpha"].last("/rid/replaced").headers["x-request-id"] == rid
 
 
+def test_encoded_path_and_query_reach_the_upstream_as_sent(gw, upstreams):
+    echo(gw.get("/encoded/a%2Fb?x=1&y=%20"))
+    assert upstreams["alpha"].last("/encoded/a/b").target == "/encoded/a%2Fb?x=1&y=%20"
+
+
 def test_method_query_and_body_are_preserved(gw, upstreams):
     body = b"\x00binary\xffbody" * 1000
-    response = gw.request("PATCH", "/items/7?a=1&b=%20x&a=2", content=body, headers={"content-type": "application/x-test"})
+    response = gw.request(
+        "PATCH", "/items/7?a=1&b=%20x&a=2", content=body, headers={"content-type": "application/x-test"}
+    )
     echo(response)
     seen = upstreams["alpha"].last("/items/7")
     assert seen.method == "PATCH"
@@ -232,7 +252,11 @@ def test_upstream_status_and_empty_body_are_passed_through(gw):
 
 # -- CORS --------------------------------------------------------------------
 
-PREFLIGHT = {"origin": ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+PREFLIGHT = {
+    "origin": ORIGIN,
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "content-type",
+}
 
 
 def test_preflight_from_an_allowed_origin_is_answered_without_the_upstream(gw, upstreams):
@@ -245,7 +269,9 @@ def test_preflight_from_an_allowed_origin_is_answered_without_the_upstream(gw, u
 
 
 def test_preflight_from_an_unlisted_origin_is_refused(gw, upstreams):
-    response = gw.request("OPTIONS", "/cors/preflight", headers={**PREFLIGHT, "origin": "https://evil.example", "x-backend": "cors"})
+    response = gw.request(
+        "OPTIONS", "/cors/preflight", headers={**PREFLIGHT, "origin": "https://evil.example", "x-backend": "cors"}
+    )
     assert_error(response, 403, "origin_not_allowed")
     assert "access-control-allow-origin" not in response.headers
     assert upstreams["cors"].received == []
@@ -301,19 +327,21 @@ def test_backend_listing_names_entries_without_urls(gw, upstreams):
     assert "127.0.0.1" not in response.text
 
 
-def test_no_error_answer_names_a_backend_url(gw, upstreams):
-    cases = [
-        ({"x-backend": "nope"}, "/e1"),
-        ({"x-backend": "sick"}, "/e2"),
-        ({"x-backend": "fragile"}, "/e3"),
-        ({"x-backend": "slow"}, "/hang"),
-        ({"x-backend": "beta", "x-backend-location": "cloud"}, "/e4"),
-    ]
-    for headers, path in cases:
-        response = gw.get(path, headers=headers)
-        assert response.status_code >= 400
-        for up in upstreams.values():
-            assert str(up.port) not in response.text
+@pytest.mark.parametrize(
+    "headers, path, status, code",
+    [
+        ({"x-backend": "nope"}, "/e1", 400, "unknown_backend"),
+        ({"x-backend": "sick"}, "/e2", 503, "backend_unhealthy"),
+        ({"x-backend": "down"}, "/e3", 503, "backend_unhealthy"),  # refused from the start: the probe fails
+        ({"x-backend": "slow"}, "/hang", 504, "upstream_timeout"),
+        ({"x-backend": "beta", "x-backend-location": "cloud"}, "/e4", 400, "location_unavailable"),
+    ],
+)
+def test_no_error_answer_names_a_backend_url(gw, upstreams, headers, path, status, code):
+    response = gw.get(path, headers=headers)
+    assert_error(response, status, code)
+    for up in upstreams.values():
+        assert str(up.port) not in response.text
 
 
 # -- streaming ---------------------------------------------------------------
@@ -347,7 +375,11 @@ def test_large_download_streams_through_intact(gw):
 
 def test_header_values_with_commas_reach_the_upstream_whole(gw, upstreams):
     # The SDK's header conversion once split such values (workerd#5915).
-    sent = {"x-list": "a, b,c", "accept": "text/html, application/json;q=0.9", "x-date": "Wed, 21 Oct 2026 07:28:00 GMT"}
+    sent = {
+        "x-list": "a, b,c",
+        "accept": "text/html, application/json;q=0.9",
+        "x-date": "Wed, 21 Oct 2026 07:28:00 GMT",
+    }
     echo(gw.get("/commas", headers=sent))
     seen = upstreams["alpha"].last("/commas").headers
     assert {name: seen[name] for name in sent} == sent

@@ -47,7 +47,11 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     }
     result = subprocess.run(
         [str(WRANGLER), "deploy", "--dry-run", "--outdir", str(outdir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return outdir, result.stdout + result.stderr
@@ -55,12 +59,11 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_bundle_holds_every_module_of_src_unchanged(dry_run):
     outdir, _ = dry_run
-    bundled = {
-        str(path.relative_to(outdir)): path.read_bytes()
-        for path in outdir.rglob("*.py")
-    }
+    bundled = {str(path.relative_to(outdir)): path.read_bytes() for path in outdir.rglob("*.py")}
     expected = source_modules()
-    assert set(bundled) == set(expected), f"missing: {set(expected) - set(bundled)}, extra: {set(bundled) - set(expected)}"
+    assert set(bundled) == set(expected), (
+        f"missing: {set(expected) - set(bundled)}, extra: {set(bundled) - set(expected)}"
+    )
     for name, content in expected.items():
         assert bundled[name] == content, f"{name} differs from src/"
 

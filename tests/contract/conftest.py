@@ -4,8 +4,12 @@ Every test that takes ``api`` runs once per target:
 
     direct-bun-sqlite    bun-sqlite on a free port
     direct-cf-d1         cf-d1 under ``wrangler dev --local`` on a free port
+    direct-ruby-sqlite   ruby-sqlite (Sinatra on Puma) on a free port
+    direct-python-postgres  python-postgres (Starlette, uvicorn) with its own PostgreSQL
     gateway-bun-sqlite   the gateway twin (python -m local_runner), ``x-backend: bun-sqlite``
     gateway-cf-d1        the gateway twin, ``x-backend: cf-d1``
+    gateway-ruby-sqlite  the gateway twin, ``x-backend: ruby-sqlite``
+    gateway-python-postgres  the gateway twin, ``x-backend: python-postgres``
 
 Servers are session fixtures started lazily on first use (``-k direct`` only
 starts the two backends) on 127.0.0.1 with temporary data, and stopped at the
@@ -19,13 +23,14 @@ suite then has the single target ``external``, e.g.
 
     CONTRACT_BASE_URL=http://127.0.0.1:8787 CONTRACT_BACKEND=cf-d1 CONTRACT_X_BACKEND=1 \
         .venv/bin/python -m pytest tests/contract -k external
+
+``make test`` exports ``GTD_FULL_SUITE=1``; with it, ``CONTRACT_BASE_URL`` is
+refused (a usage error), since it would shrink the suite to one target.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,34 +39,42 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import free_port
+from devstack import services
+from devstack.process import ServiceError, free_port
+from tests.support.processes import start_or_fail
 
 from .spec import ContractChecker, load_spec
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import stack  # noqa: E402  (scripts/stack.py: the same launcher run_stack.py uses)
 
 BACKEND_DEADLINE_S = 30
 WRANGLER_DEADLINE_S = 90
 GATEWAY_DEADLINE_S = 30
 
 EXTERNAL_URL = os.environ.get("CONTRACT_BASE_URL", "").rstrip("/")
-TARGETS = (
-    ("external",)
-    if EXTERNAL_URL
-    else ("direct-bun-sqlite", "direct-cf-d1", "gateway-bun-sqlite", "gateway-cf-d1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # ``make test`` exports GTD_FULL_SUITE=1. CONTRACT_BASE_URL replaces the
+    # targets below with one, so the suite would pass with a fraction of its cases.
+    if EXTERNAL_URL and os.environ.get("GTD_FULL_SUITE"):
+        raise pytest.UsageError(
+            "CONTRACT_BASE_URL is set while GTD_FULL_SUITE is (make test): the contract suite would run only "
+            f"against that one external target instead of its {len(LOCAL_TARGETS)} ({', '.join(LOCAL_TARGETS)}), "
+            "a fraction of its cases. Unset CONTRACT_BASE_URL for "
+            "the full suite, or run tests/contract on its own (without make test) to check an external target."
+        )
+
+
+LOCAL_TARGETS = (
+    "direct-bun-sqlite",
+    "direct-cf-d1",
+    "direct-ruby-sqlite",
+    "direct-python-postgres",
+    "gateway-bun-sqlite",
+    "gateway-cf-d1",
+    "gateway-ruby-sqlite",
+    "gateway-python-postgres",
 )
-
-
-def start_healthy(service: stack.Service, deadline_s: float) -> stack.Service:
-    service.start()
-    try:
-        service.wait_healthy(time.monotonic() + deadline_s)
-    except stack.StackError as exc:
-        service.stop()
-        pytest.fail(str(exc), pytrace=False)
-    return service
+TARGETS = ("external",) if EXTERNAL_URL else LOCAL_TARGETS
 
 
 # -- servers -----------------------------------------------------------------
@@ -75,8 +88,8 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bun_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
     port = free_port()
-    service = stack.bun_sqlite(port, tmp_path_factory.mktemp("bun-sqlite"), logs_dir)
-    start_healthy(service, BACKEND_DEADLINE_S)
+    service = services.bun_sqlite(port, tmp_path_factory.mktemp("bun-sqlite"), logs_dir)
+    start_or_fail(service, BACKEND_DEADLINE_S)
     yield f"http://127.0.0.1:{port}"
     service.stop()
 
@@ -85,21 +98,57 @@ def bun_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> 
 def cf_d1_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
     persist = tmp_path_factory.mktemp("cf-d1")
     try:
-        stack.apply_d1_migrations(persist, logs_dir)
-    except stack.StackError as exc:
+        services.apply_d1_migrations(persist, logs_dir)
+    except ServiceError as exc:
         pytest.fail(str(exc), pytrace=False)
     port = free_port()
-    service = stack.cf_d1(port, persist, logs_dir, inspector_port=free_port())
-    start_healthy(service, WRANGLER_DEADLINE_S)
+    service = services.cf_d1(port, persist, logs_dir, inspector_port=free_port())
+    start_or_fail(service, WRANGLER_DEADLINE_S)
     yield f"http://127.0.0.1:{port}"
     service.stop()
 
 
 @pytest.fixture(scope="session")
-def gateway_url(bun_sqlite_url: str, cf_d1_url: str, logs_dir: Path) -> Iterator[str]:
+def ruby_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
     port = free_port()
-    service = stack.gateway(port, bun_sqlite_url, cf_d1_url, logs_dir)
-    start_healthy(service, GATEWAY_DEADLINE_S)
+    service = services.ruby_sqlite(port, tmp_path_factory.mktemp("ruby-sqlite"), logs_dir)
+    start_or_fail(service, BACKEND_DEADLINE_S)
+    yield f"http://127.0.0.1:{port}"
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def python_postgres_url(logs_dir: Path) -> Iterator[str]:
+    from pgserver import PgServer, PgServerError
+
+    try:
+        database = PgServer.temporary().__enter__()
+    except PgServerError as exc:
+        pytest.fail(f"PostgreSQL did not start: {exc}", pytrace=False)
+    port = free_port()
+    service = services.python_postgres(port, database.database_url, logs_dir)
+    try:
+        start_or_fail(service, BACKEND_DEADLINE_S)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        service.stop()
+        database.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(
+    bun_sqlite_url: str, cf_d1_url: str, ruby_sqlite_url: str, python_postgres_url: str, logs_dir: Path
+) -> Iterator[str]:
+    port = free_port()
+    settings = {
+        "ENVIRONMENT": "local",
+        "BACKEND_BUN_SQLITE_URL": bun_sqlite_url,
+        "BACKEND_CF_D1_URL": cf_d1_url,
+        "BACKEND_RUBY_SQLITE_URL": ruby_sqlite_url,
+        "BACKEND_PYTHON_POSTGRES_URL": python_postgres_url,
+    }
+    service = services.twin(port, settings, logs_dir / "gateway.log")
+    start_or_fail(service, GATEWAY_DEADLINE_S)
     yield f"http://127.0.0.1:{port}"
     service.stop()
 

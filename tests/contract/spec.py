@@ -68,8 +68,7 @@ class ContractChecker:
         resource = Resource.from_contents(spec, default_specification=DRAFT202012)
         self.registry: Registry = Registry().with_resource(SPEC_URI, resource)
         self.routes = [
-            (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"), template)
-            for template in spec["paths"]
+            (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"), template) for template in spec["paths"]
         ]
 
     # -- schemas ---------------------------------------------------------------

@@ -15,12 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, stack, start_healthy
+from devstack import services
+from devstack.process import Service, free_port, tail
+from tests.support.processes import start_or_fail
 
 DEADLINE_S = 30
 
 
-def _signal_and_wait(service: stack.Service, sig: signal.Signals) -> int:
+def _signal_and_wait(service: Service, sig: signal.Signals) -> int:
     assert service.process is not None
     service.process.send_signal(sig)
     try:
@@ -29,9 +31,9 @@ def _signal_and_wait(service: stack.Service, sig: signal.Signals) -> int:
         service.stop()
 
 
-def _bun(tmp_path: Path, **env: str) -> stack.Service:
+def _bun(tmp_path: Path, **env: str) -> Service:
     port = free_port()
-    service = stack.bun_sqlite(port, tmp_path / "data", tmp_path / "logs")
+    service = services.bun_sqlite(port, tmp_path / "data", tmp_path / "logs")
     service.env.update(env)
     return service
 
@@ -41,7 +43,7 @@ def _bun(tmp_path: Path, **env: str) -> stack.Service:
 
 def test_bun_health_is_503_when_the_database_cannot_be_queried(tmp_path, checker):
     """Honest failure: another connection drops the schema under the running server."""
-    service = start_healthy(_bun(tmp_path), DEADLINE_S)
+    service = start_or_fail(_bun(tmp_path), DEADLINE_S)
     try:
         with httpx.Client(base_url=service.health_url.removesuffix("/health")) as client:
             assert client.get("/health").status_code == 200
@@ -57,18 +59,18 @@ def test_bun_health_is_503_when_the_database_cannot_be_queried(tmp_path, checker
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_bun_stops_gracefully_with_status_0(tmp_path, sig):
-    service = start_healthy(_bun(tmp_path), DEADLINE_S)
+    service = start_or_fail(_bun(tmp_path), DEADLINE_S)
     assert _signal_and_wait(service, sig) == 0
-    assert "shutting down" in stack.tail(service.log_path)
+    assert "shutting down" in tail(service.log_path)
 
 
 def test_bun_data_survives_a_restart(tmp_path):
-    first = start_healthy(_bun(tmp_path), DEADLINE_S)
+    first = start_or_fail(_bun(tmp_path), DEADLINE_S)
     base = first.health_url.removesuffix("/health")
     task = httpx.post(f"{base}/tasks", json={"title": "persist me"}).json()
     assert _signal_and_wait(first, signal.SIGTERM) == 0
 
-    second = start_healthy(_bun(tmp_path), DEADLINE_S)
+    second = start_or_fail(_bun(tmp_path), DEADLINE_S)
     try:
         base = second.health_url.removesuffix("/health")
         assert httpx.get(f"{base}/tasks/{task['id']}").json() == task
@@ -77,7 +79,7 @@ def test_bun_data_survives_a_restart(tmp_path):
 
 
 def test_bun_uses_wal_and_records_the_schema_version(tmp_path):
-    service = start_healthy(_bun(tmp_path), DEADLINE_S)
+    service = start_or_fail(_bun(tmp_path), DEADLINE_S)
     service.stop()
     with sqlite3.connect(tmp_path / "data" / "gtd.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -85,7 +87,7 @@ def test_bun_uses_wal_and_records_the_schema_version(tmp_path):
 
 
 def test_bun_reports_backend_id_from_env(tmp_path):
-    service = start_healthy(_bun(tmp_path, BACKEND_ID="bun-sqlite-eu"), DEADLINE_S)
+    service = start_or_fail(_bun(tmp_path, BACKEND_ID="bun-sqlite-eu"), DEADLINE_S)
     try:
         assert httpx.get(service.health_url).json()["backend"] == "bun-sqlite-eu"
     finally:
@@ -106,22 +108,22 @@ def test_bun_refuses_bad_settings_naming_the_variable(tmp_path, env, variable):
 # -- cf-d1 -----------------------------------------------------------------------
 
 
-def _d1(persist: Path, logs: Path) -> stack.Service:
-    return stack.cf_d1(free_port(), persist, logs, inspector_port=free_port())
+def _d1(persist: Path, logs: Path) -> Service:
+    return services.cf_d1(free_port(), persist, logs, inspector_port=free_port())
 
 
 def test_d1_data_survives_a_restart(tmp_path):
     persist, logs = tmp_path / "state", tmp_path / "logs"
-    stack.apply_d1_migrations(persist, logs)
-    first = start_healthy(_d1(persist, logs), 90)
+    services.apply_d1_migrations(persist, logs)
+    first = start_or_fail(_d1(persist, logs), 90)
     try:
         base = first.health_url.removesuffix("/health")
         task = httpx.post(f"{base}/tasks", json={"title": "persist me"}).json()
     finally:
         first.stop()
 
-    stack.apply_d1_migrations(persist, logs)  # idempotent: nothing left to apply
-    second = start_healthy(_d1(persist, logs), 90)
+    services.apply_d1_migrations(persist, logs)  # idempotent: nothing left to apply
+    second = start_or_fail(_d1(persist, logs), 90)
     try:
         base = second.health_url.removesuffix("/health")
         assert httpx.get(f"{base}/tasks/{task['id']}").json() == task
@@ -141,18 +143,18 @@ def test_d1_health_is_503_without_migrations(tmp_path, checker):
         service.stop()
 
 
-def _started_expecting_503(service: stack.Service, deadline_s: float = 90) -> stack.Service:
+def _started_expecting_503(service: Service, deadline_s: float = 90) -> Service:
     """Start a service whose /health is expected to fail: wait until it answers at all."""
     service.start()
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if service.process is not None and service.process.poll() is not None:
             service.stop()
-            pytest.fail(f"{service.name} exited:\n{stack.tail(service.log_path)}", pytrace=False)
+            pytest.fail(f"{service.name} exited:\n{tail(service.log_path)}", pytrace=False)
         try:
             httpx.get(service.health_url, timeout=2)
             return service
         except httpx.TransportError:
             time.sleep(0.2)
     service.stop()
-    pytest.fail(f"{service.name} never answered:\n{stack.tail(service.log_path)}", pytrace=False)
+    pytest.fail(f"{service.name} never answered:\n{tail(service.log_path)}", pytrace=False)

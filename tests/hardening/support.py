@@ -11,6 +11,7 @@ its side of an exchange.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -126,7 +127,7 @@ def raw_exchange(port: int, data: bytes, *, timeout_s: float = 10.0, linger_s: f
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 chunk = sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 break
             except OSError:
                 closed = True
@@ -139,7 +140,7 @@ def raw_exchange(port: int, data: bytes, *, timeout_s: float = 10.0, linger_s: f
             sock.settimeout(linger_s)
             try:
                 closed = sock.recv(1) == b""
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 closed = False
             except OSError:
                 closed = True
@@ -209,10 +210,8 @@ async def ok(ex: Exchange) -> bool:
 
 
 async def _until_peer_closes(ex: Exchange, limit_s: float = 600) -> None:
-    try:
+    with contextlib.suppress(TimeoutError, ConnectionError):
         await asyncio.wait_for(ex.reader.read(), limit_s)
-    except (TimeoutError, ConnectionError):
-        pass
 
 
 async def hang(ex: Exchange) -> bool:
@@ -327,7 +326,7 @@ class FaultServer(ThreadedServer):
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
                 lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+                method, path, _ = ([*lines[0].split(" ", 2), "", ""])[:3]
                 headers = {}
                 for line in lines[1:]:
                     if ":" in line:

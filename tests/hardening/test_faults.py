@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -29,7 +28,7 @@ from tests.hardening.support import (
     status,
     wait_until,
 )
-from tests.support.processes import ROOT, running_twin, twin_command, twin_env
+from tests.support.processes import kv_cli, running_twin
 
 BOUND_S = 10.0  # "finished within a generous bound" for every single call
 
@@ -61,7 +60,9 @@ def test_backend_down_at_start_answers_503_and_recovers_when_it_comes_up(tmp_pat
             down = httpx.get(twin.url + "/tasks", timeout=BOUND_S)
             assert_json_error(down, 503, "backend_unhealthy", up.url)
             server.start_again()
-            recovered = wait_until(lambda: httpx.get(twin.url + "/tasks", timeout=BOUND_S).status_code == 200, timeout_s=8)
+            recovered = wait_until(
+                lambda: httpx.get(twin.url + "/tasks", timeout=BOUND_S).status_code == 200, timeout_s=8
+            )
 
     assert recovered
 
@@ -134,7 +135,10 @@ def _read_until_cut(url: str, timeout_s: float) -> tuple[int, int, str]:
 
 def test_headers_then_stalled_body_cuts_the_client_after_the_upstream_timeout(tmp_path):
     # UPSTREAM_TIMEOUT_MS bounds each wait for the next piece of an upstream body too.
-    with FaultServer({"/stall": stall_body}) as up, running_twin(env_for(up.url, UPSTREAM_TIMEOUT_MS="800"), tmp_path) as twin:
+    with (
+        FaultServer({"/stall": stall_body}) as up,
+        running_twin(env_for(up.url, UPSTREAM_TIMEOUT_MS="800"), tmp_path) as twin,
+    ):
         started = time.monotonic()
         status_code, received, ended = _read_until_cut(twin.url + "/stall", timeout_s=30)
         elapsed = time.monotonic() - started
@@ -177,9 +181,10 @@ def test_health_flapping_faster_than_its_ttl_costs_at_most_one_check_per_ttl(tmp
         return await (ok if flip["healthy"] else status(503))(ex)
 
     statuses: Counter[str] = Counter()
-    with FaultServer({"/health": flapping}) as up, running_twin(
-        env_for(up.url, HEALTH_TTL_S="1", HEALTH_RETRY_S="1"), tmp_path
-    ) as twin:
+    with (
+        FaultServer({"/health": flapping}) as up,
+        running_twin(env_for(up.url, HEALTH_TTL_S="1", HEALTH_RETRY_S="1"), tmp_path) as twin,
+    ):
         with httpx.Client(timeout=BOUND_S) as http:
             deadline = time.monotonic() + 3.5
             while time.monotonic() < deadline:
@@ -212,10 +217,7 @@ def test_slow_health_endpoint_is_cut_at_health_timeout_and_recovers(tmp_path):
 
 
 def _kv_put(kv_path, key: str, value: str) -> None:
-    subprocess.run(
-        [*twin_command(0)[:3], "kv", "--kv-path", str(kv_path), "put", key, value],
-        cwd=ROOT, env=twin_env({}), check=True, timeout=30,
-    )
+    kv_cli(kv_path, "put", key, value)
 
 
 def test_kv_failure_serves_last_known_good_then_503_registry_unavailable_then_recovers(tmp_path):
@@ -240,7 +242,9 @@ def test_kv_failure_serves_last_known_good_then_503_registry_unavailable_then_re
                 time.sleep(0.2)
             waited = time.monotonic() - loaded_at
             fault.unlink()
-            recovered = wait_until(lambda: httpx.get(twin.url + "/again", timeout=BOUND_S).status_code == 200, timeout_s=8)
+            recovered = wait_until(
+                lambda: httpx.get(twin.url + "/again", timeout=BOUND_S).status_code == 200, timeout_s=8
+            )
             time.sleep(0.8)
             log = twin.output()
 

@@ -69,22 +69,84 @@ OPEN = Recorder()
 GUARDED = Recorder()
 GATEWAYS = {"open": (_gateway(OPEN), OPEN), "guarded": (_gateway(GUARDED, API_KEY=KEY), GUARDED)}
 
-interesting_names = st.sampled_from([
-    "x-backend", "x-backend-location", "authorization", "x-api-key", "connection", "content-length",
-    "origin", "access-control-request-method", "x-request-id", "host", "transfer-encoding",
-    "x-forwarded-for", "x-forwarded-host", "upgrade", "te", "keep-alive", "expect", "forwarded",
-])
+interesting_names = st.sampled_from(
+    [
+        "x-backend",
+        "x-backend-location",
+        "authorization",
+        "x-api-key",
+        "connection",
+        "content-length",
+        "origin",
+        "access-control-request-method",
+        "x-request-id",
+        "host",
+        "transfer-encoding",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "upgrade",
+        "te",
+        "keep-alive",
+        "expect",
+        "forwarded",
+    ]
+)
 header_values = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["app", "APP", " app ", "local", "cloud", "LOCAL", "x-backend, x-api-key", "0", "-1", "99999999999",
-                     "10, 20", f"Bearer {KEY}", KEY, ALLOWED_ORIGIN, "https://evil.example", "null", "*", "GET"]),
+    st.sampled_from(
+        [
+            "app",
+            "APP",
+            " app ",
+            "local",
+            "cloud",
+            "LOCAL",
+            "x-backend, x-api-key",
+            "0",
+            "-1",
+            "99999999999",
+            "10, 20",
+            f"Bearer {KEY}",
+            KEY,
+            ALLOWED_ORIGIN,
+            "https://evil.example",
+            "null",
+            "*",
+            "GET",
+        ]
+    ),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=70),
 )
-headers = st.lists(st.tuples(st.one_of(interesting_names, st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)), header_values), max_size=12)
+headers = st.lists(
+    st.tuples(st.one_of(interesting_names, st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)), header_values),
+    max_size=12,
+)
 paths = st.one_of(
     st.text(max_size=60).map(lambda text: "/" + text),
-    st.lists(st.sampled_from(["", "..", ".", "%2e%2e", "%2f", "@evil.example", "evil.example:1", "_gateway", "health",
-                              "backends", "?", "#", "%00", "%", "\\", "http:", "a"]), max_size=8).map(lambda parts: "/" + "/".join(parts)),
+    st.lists(
+        st.sampled_from(
+            [
+                "",
+                "..",
+                ".",
+                "%2e%2e",
+                "%2f",
+                "@evil.example",
+                "evil.example:1",
+                "_gateway",
+                "health",
+                "backends",
+                "?",
+                "#",
+                "%00",
+                "%",
+                "\\",
+                "http:",
+                "a",
+            ]
+        ),
+        max_size=8,
+    ).map(lambda parts: "/" + "/".join(parts)),
 )
 methods = st.one_of(
     st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "CONNECT"]),

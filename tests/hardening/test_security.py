@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hmac
 import json
-import subprocess
 
 import httpx
 import pytest
 
+from gateway.auth import ApiKeyAuth
 from gateway.errors import Unauthorized
 from gateway.headers import HeaderMap
-from gateway.middleware.auth import ApiKeyAuth
-from tests.hardening.support import API_KEY, FaultServer, Exchange, _reply
-from tests.support.processes import ROOT, running_twin, twin_command, twin_env
+from tests.hardening.support import API_KEY, Exchange, FaultServer, _reply
+from tests.support.processes import kv_cli, running_twin
 
 BOUND_S = 10.0
 
@@ -62,13 +61,20 @@ async def _grants_any_origin(ex: Exchange) -> bool:
     return True
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "null", "https://app.example.com.evil.example", "http://app.example.com"])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "null", "https://app.example.com.evil.example", "http://app.example.com"]
+)
 def test_cors_never_grants_an_unlisted_origin_even_when_the_backend_does(tmp_path, origin):
     env = {"ENVIRONMENT": "local", "DEFAULT_BACKEND": "app", "CORS_ALLOW_ORIGINS": "https://app.example.com"}
-    with FaultServer({"/": _grants_any_origin}) as up, running_twin({**env, "BACKEND_APP_URL": up.url}, tmp_path) as twin:
+    with (
+        FaultServer({"/": _grants_any_origin}) as up,
+        running_twin({**env, "BACKEND_APP_URL": up.url}, tmp_path) as twin,
+    ):
         with httpx.Client(timeout=BOUND_S) as http:
             simple = http.get(twin.url + "/x", headers={"origin": origin})
-            preflight = http.options(twin.url + "/x", headers={"origin": origin, "access-control-request-method": "GET"})
+            preflight = http.options(
+                twin.url + "/x", headers={"origin": origin, "access-control-request-method": "GET"}
+            )
             allowed = http.get(twin.url + "/x", headers={"origin": "https://app.example.com"})
 
     assert simple.status_code == 200
@@ -83,10 +89,7 @@ def test_cloud_mode_refuses_a_local_entry_and_never_calls_it(tmp_path):
     kv_path = tmp_path / "kv.sqlite"
     with FaultServer() as up:
         doc = {"id": "app", "name": "App", "url": up.url, "type": "local"}
-        subprocess.run(
-            [*twin_command(0)[:3], "kv", "--kv-path", str(kv_path), "put", "backend:app", json.dumps(doc)],
-            cwd=ROOT, env=twin_env({}), check=True, timeout=30,
-        )
+        kv_cli(kv_path, "put", "backend:app", json.dumps(doc))
         env = {"ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "app"}
         with running_twin(env, tmp_path, "--kv-path", str(kv_path)) as twin:
             with httpx.Client(timeout=BOUND_S) as http:

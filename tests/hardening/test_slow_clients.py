@@ -113,7 +113,7 @@ def test_a_stalled_request_body_gets_408_and_the_upstream_request_is_aborted(tmp
         released = wait_until(lambda: up.open_connections <= open_before, timeout_s=5)
         others = httpx.get(twin.url + "/others", timeout=BOUND_S)
 
-    status, headers, body = parse_response(received)
+    status, _headers, body = parse_response(received)
     assert status == 408
     assert b'"code":"request_timeout"' in body
     assert elapsed < 5.0

@@ -3,6 +3,7 @@
 Named to run last. Run alone, it still drives the one path that used to leak
 the key: requests the HTTP parser rejects, whose error message quoted the
 offending line (an Authorization header) into the log and the answer.
+The scan fails when it finds fewer lines to check than that test leaves.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def test_malformed_requests_carrying_the_key_do_not_log_or_echo_it(tmp_path):
 
 
 def test_no_log_written_during_the_suite_contains_the_api_key(log_archive):
-    files = sorted(log_archive.iterdir())
-    leaks = [path.name for path in files if API_KEY.encode() in path.read_bytes()]
+    files = sorted(path for path in log_archive.iterdir() if path.is_file())
+    contents = {path.name: path.read_bytes() for path in files}
+    lines = sum(len(data.splitlines()) for data in contents.values())
+    rejected = sum(data.count(b'"event":"http_rejected"') for data in contents.values())
+
+    # Nothing to scan would pass for the wrong reason. At the least, the test
+    # above (run before this one, also alone) leaves its twin's log with one
+    # http_rejected line per malformed request: the path that used to leak.
+    assert len(files) >= 1, f"no twin log in {log_archive} to scan"
+    assert lines >= len(MALFORMED_WITH_KEY), f"only {lines} lines in {len(files)} files to scan"
+    assert rejected >= len(MALFORMED_WITH_KEY), f"only {rejected} http_rejected lines in {len(files)} files"
+    leaks = [name for name, data in contents.items() if API_KEY.encode() in data]
     assert leaks == []

@@ -86,10 +86,10 @@ async def timed_fetch(*args):
         stats["awaiting"] += spent
         stats["fetch"].append(spent)
 
-async def timed_serve(on_fetch, request, env, ctx):
+async def timed_serve(build, request, env, ctx):
     stats["awaiting"] = 0.0
     started = time.perf_counter()
-    response = await _serve(on_fetch, request, env, ctx)
+    response = await _serve(build, request, env, ctx)
     stats["serve"].append(time.perf_counter() - started - stats["awaiting"])
     return response
 

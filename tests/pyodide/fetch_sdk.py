@@ -31,8 +31,18 @@ def ensure_wheel(dest: Path = REPO / ".cache" / "wheels") -> Path:
     if not (wheel.exists() and _sha256(wheel) == SHA256):
         dest.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--quiet", "--dest", str(dest), REQUIREMENT],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                "--dest",
+                str(dest),
+                REQUIREMENT,
+            ],
             check=True,
         )
         digest = _sha256(wheel)

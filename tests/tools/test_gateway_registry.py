@@ -83,7 +83,10 @@ def test_bulk_entries_are_what_wrangler_kv_bulk_put_takes(tmp_path):
 def test_cli_exits_1_and_prints_problems_for_a_bad_file(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "gateway_registry.cli", "validate", str(write(tmp_path, [good(url="ftp://x")]))],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'tools'}"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'tools'}"},
     )
     assert result.returncode == 1
     assert "backends[0] (id 'cf-d1').url" in result.stderr
@@ -97,7 +100,11 @@ def registry(*args: str) -> subprocess.CompletedProcess[str]:
         "CI": "true",
     }
     return subprocess.run(
-        [sys.executable, "-m", "gateway_registry.cli", *args], cwd=ROOT, capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "gateway_registry.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=180,
     )
 
@@ -106,10 +113,13 @@ def test_push_to_local_kv_then_the_worker_routes_with_it(tmp_path):
     persist = tmp_path / "wrangler-state"
     namespace_id = tomllib.loads((ROOT / "wrangler.toml").read_text())["kv_namespaces"][0]["id"]
     with UpstreamServer() as up:
-        path = write(tmp_path, [
-            {"id": "pushed", "name": "Pushed", "url": up.url, "type": "cloud", "healthEndpoint": "/health"},
-            {"id": "gone", "url": "https://gone.example.com"},
-        ])
+        path = write(
+            tmp_path,
+            [
+                {"id": "pushed", "name": "Pushed", "url": up.url, "type": "cloud", "healthEndpoint": "/health"},
+                {"id": "gone", "url": "https://gone.example.com"},
+            ],
+        )
         pushed = registry("push", str(path), "--local", "--persist-to", str(persist))
         assert pushed.returncode == 0, pushed.stderr
         listed = registry("list", "--local", "--persist-to", str(persist))
@@ -117,8 +127,12 @@ def test_push_to_local_kv_then_the_worker_routes_with_it(tmp_path):
         after = registry("list", "--local", "--persist-to", str(persist))
 
         worker = HarnessGateway(
-            tmp_path / "harness", {"ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "pushed"},
-            kv=True, instances=1, kv_persist=persist, kv_namespace_id=namespace_id,
+            tmp_path / "harness",
+            {"ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "pushed"},
+            kv=True,
+            instances=1,
+            kv_persist=persist,
+            kv_namespace_id=namespace_id,
         )
         (tmp_path / "harness").mkdir()
         try:

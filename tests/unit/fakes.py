@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.app import on_fetch
+from gateway.app import Gateway, build_gateway
 from gateway.headers import HeaderMap
 from gateway.runtime import Platform, Request, Response
 
@@ -234,7 +234,8 @@ class Harness:
         kv: FakeKV | None = None,
         limiter: FakeLimiter | None = None,
     ) -> None:
-        self.env = dict(env)  # one object per harness: app.py caches per env object
+        self.env = dict(env)
+        self._gateway: Gateway | None = None
         self.upstream = Upstream()
         self.clock = FakeClock()
         self.kv = kv
@@ -280,7 +281,9 @@ class Harness:
     ) -> Response:
         url = target if "://" in target else base + target
         request = Request(method, url, HeaderMap(list(headers)), body, client_ip)
-        return await on_fetch(request, self.env, self.platform)
+        if self._gateway is None:  # built on first use, as the Worker does per environment
+            self._gateway = build_gateway(self.env, self.platform)
+        return await self._gateway.handle(request)
 
 
 def error_of(response: Response) -> dict[str, Any]:

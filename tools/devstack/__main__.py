@@ -1,11 +1,17 @@
-"""Run the whole local GTD stack: bun-sqlite, cf-d1 (wrangler dev) and the gateway twin.
+"""Run the whole local GTD stack: the backends, the gateway twin and the web app.
 
-    .venv/bin/python scripts/run_stack.py            # from the repo root; Ctrl-C stops everything
+    .venv/bin/python -m devstack           # what `make run` does; Ctrl-C stops everything
 
 Starts, in order:
     bun-sqlite  http://127.0.0.1:3001  data in ./data/bun-sqlite/gtd.db
     cf-d1       http://127.0.0.1:8788  D1 migrations applied, state in ./data/cf-d1/
+    cf-d1-cloud-stand-in  http://127.0.0.1:8789  a second D1 Worker standing in for the
+                deployed cf-d1 (its cloud entry), state in ./data/cf-d1-cloud/
+    ruby-sqlite http://127.0.0.1:3003  Sinatra on Puma, data in ./data/ruby-sqlite/gtd.db
+    python-postgres  http://127.0.0.1:3004  Starlette + asyncpg; its own PostgreSQL on
+                127.0.0.1:54329, initdb into ./data/postgres on the first run
     gateway     http://127.0.0.1:8787  python -m local_runner, ENVIRONMENT=local
+    frontend    http://127.0.0.1:3000  the Next.js app (built once per change), API_KEY from the environment
 waits until each is healthy, prints example requests, and on SIGINT/SIGTERM
 stops them (gateway first), each process group with SIGTERM then SIGKILL
 after a grace period. Logs go to ./data/logs/. Data survives restarts.
@@ -15,15 +21,21 @@ Exit status: 0 after a clean stop, 1 if a service failed to start or died.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stack  # noqa: E402
+from pgserver import PgServer, PgServerError
 
-DATA = stack.REPO / "data"
+from . import services
+from .process import REPO, Service, ServiceError, free_port, tail
+
+DATA = REPO / "data"
+#: The second cf-d1 instance: named for what it is wherever it is printed.
+CLOUD_STAND_IN = "cf-d1-cloud-stand-in"
 
 
 class Stop(Exception):
@@ -42,42 +54,83 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gateway-port", type=int, default=8787)
     parser.add_argument("--bun-port", type=int, default=3001)
     parser.add_argument("--d1-port", type=int, default=8788)
+    parser.add_argument("--ruby-port", type=int, default=3003)
+    parser.add_argument("--python-port", type=int, default=3004)
+    parser.add_argument("--postgres-port", type=int, default=54329, help="the private PostgreSQL server")
+    parser.add_argument(
+        "--d1-cloud-port", type=int, default=8789, help="the stand-in for the deployed cf-d1 (its cloud entry)"
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA, help="default: ./data")
-    parser.add_argument("--no-gateway", action="store_true", help="run only the two backends")
+    parser.add_argument("--frontend-port", type=int, default=3000)
+    parser.add_argument("--no-gateway", action="store_true", help="run only the backends")
+    parser.add_argument("--no-frontend", action="store_true", help="do not build or start the web app")
     parser.add_argument("--deadline", type=float, default=90, help="seconds to wait for each service (default 90)")
     parser.add_argument("--grace", type=float, default=10, help="seconds between SIGTERM and SIGKILL (default 10)")
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace) -> tuple[list[stack.Service], Path]:
+def build(args: argparse.Namespace) -> tuple[list[Service], PgServer, Path]:
     data: Path = args.data_dir.resolve()
     logs = data / "logs"
-    bun = stack.bun_sqlite(args.bun_port, data / "bun-sqlite", logs)
-    d1 = stack.cf_d1(args.d1_port, data / "cf-d1", logs)
-    services = [bun, d1]
+    database = services.postgres(data / "postgres", args.postgres_port, logs)
+    stack = [
+        services.bun_sqlite(args.bun_port, data / "bun-sqlite", logs),
+        services.cf_d1(args.d1_port, data / "cf-d1", logs, inspector_port=free_port()),
+        # A second D1 Worker with its own state stands in for the deployed one,
+        # so `x-backend-location: cloud` works here and shows other data.
+        services.cf_d1(args.d1_cloud_port, data / "cf-d1-cloud", logs, inspector_port=free_port(), name=CLOUD_STAND_IN),
+        services.ruby_sqlite(args.ruby_port, data / "ruby-sqlite", logs),
+        services.python_postgres(args.python_port, database.database_url, logs),
+    ]
     if not args.no_gateway:
-        bun_url = f"http://127.0.0.1:{args.bun_port}"
-        d1_url = f"http://127.0.0.1:{args.d1_port}"
-        services.append(stack.gateway(args.gateway_port, bun_url, d1_url, logs))
-    return services, data
+        settings = {
+            "ENVIRONMENT": "local",
+            "BACKEND_BUN_SQLITE_URL": f"http://127.0.0.1:{args.bun_port}",
+            "BACKEND_CF_D1_URL": f"http://127.0.0.1:{args.d1_port}",
+            "BACKEND_CF_D1_CLOUD_URL": f"http://127.0.0.1:{args.d1_cloud_port}",
+            "BACKEND_RUBY_SQLITE_URL": f"http://127.0.0.1:{args.ruby_port}",
+            "BACKEND_PYTHON_POSTGRES_URL": f"http://127.0.0.1:{args.python_port}",
+        }
+        # The user's environment and .env apply (API_KEY, CORS_ALLOW_ORIGINS, ...).
+        stack.append(services.twin(args.gateway_port, settings, logs / "gateway.log", inherit_env=True))
+        if not args.no_frontend:
+            gateway_url = f"http://127.0.0.1:{args.gateway_port}"
+            api_key = os.environ.get("API_KEY") or None
+            stack.append(services.frontend(args.frontend_port, gateway_url, logs, api_key=api_key))
+    return stack, database, data
 
 
-def banner(args: argparse.Namespace) -> str:
-    bun, d1 = f"http://127.0.0.1:{args.bun_port}", f"http://127.0.0.1:{args.d1_port}"
+def banner(args: argparse.Namespace, stack: list[Service]) -> str:
+    """What to open and what to type: every service's URL, then example requests."""
+    width = max(len(service.name) for service in stack)
+    lines = [f"  {service.name:<{width}}  {origin(service.health_url or '')}" for service in stack]
     if args.no_gateway:
-        return (
-            f"bun-sqlite: {bun}\ncf-d1:      {d1}\n\n"
-            f"  curl {bun}/tasks\n"
-            f"  curl -X POST -H 'content-type: application/json' -d '{{\"title\":\"Buy milk\"}}' {d1}/tasks\n"
-        )
+        return "\n".join(["Backends:", *lines, ""])
     gw = f"http://127.0.0.1:{args.gateway_port}"
-    return (
-        f"Gateway: {gw}   (backends: bun-sqlite {bun}, cf-d1 {d1})\n\n"
-        f"  curl -H 'x-backend: bun-sqlite' {gw}/tasks\n"
-        f"  curl -H 'x-backend: cf-d1' -H 'content-type: application/json' "
-        f"-d '{{\"title\":\"Buy milk\"}}' {gw}/tasks\n"
-        f"  curl -i -H 'x-backend: nope' {gw}/tasks      # 400: unknown backend\n"
+    app = [] if args.no_frontend else [f"Open the app: http://127.0.0.1:{args.frontend_port}", ""]
+    task = "-H 'content-type: application/json' -d '{\"title\":\"Buy milk\"}'"
+    return "\n".join(
+        [
+            *app,
+            f"Gateway: {gw}",
+            *lines,
+            "",
+            f"  curl -H 'x-backend: bun-sqlite' {gw}/tasks",
+            f"  curl -H 'x-backend: ruby-sqlite' {task} {gw}/tasks",
+            f"  curl -H 'x-backend: python-postgres' {gw}/tasks",
+            f"  curl -H 'x-backend: cf-d1' {task} {gw}/tasks",
+            f"  curl -H 'x-backend: cf-d1' -H 'x-backend-location: cloud' {gw}/tasks   # the cloud stand-in: other data",
+            f"  curl {gw}/_gateway/backends",
+            f"  curl -i -H 'x-backend: nope' {gw}/tasks      # 400: unknown backend",
+            "",
+        ]
     )
+
+
+def origin(url: str) -> str:
+    """``http://host:port`` of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def log(message: str) -> None:
@@ -86,35 +139,43 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    services, data = build(args)
-    started: list[stack.Service] = []
+    stack, database, data = build(args)
+    started: list[Service] = []
+    database_started = False
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
     status = 0
     try:
         log("applying D1 migrations")
-        stack.apply_d1_migrations(data / "cf-d1", data / "logs")
-        for service in services:
+        for state in ("cf-d1", "cf-d1-cloud"):
+            services.apply_d1_migrations(data / state, data / "logs")
+        log(f"starting PostgreSQL (data: {database.data_dir}, log: {database.log_file})")
+        database_started = True  # before start(): a signal mid-start must still stop it
+        database.start()
+        if any(service.name == "frontend" for service in stack):
+            log("building the web app (once per change; log: data/logs/frontend-build.log)")
+            services.build_frontend(data / "logs")
+        for service in stack:
             log(f"starting {service.name} (log: {service.log_path})")
             started.append(service)  # before start(): a signal mid-start must still stop it
             service.start()
-            service.wait_healthy(time.monotonic() + args.deadline)
+            service.wait_healthy(args.deadline)
             log(f"{service.name} is healthy at {service.health_url}")
-        print(banner(args), flush=True)
+        print(banner(args, stack), flush=True)
         log("all healthy; Ctrl-C to stop")
         while True:
             for service in started:
                 assert service.process is not None
                 code = service.process.poll()
                 if code is not None:
-                    raise stack.StackError(
+                    raise ServiceError(
                         f"{service.name} exited with status {code}.\n"
-                        f"--- last lines of {service.log_path} ---\n{stack.tail(service.log_path)}"
+                        f"--- last lines of {service.log_path} ---\n{tail(service.log_path)}"
                     )
             time.sleep(0.5)
     except Stop as stop:
         log(f"{stop}: stopping")
-    except stack.StackError as exc:
+    except (ServiceError, PgServerError) as exc:
         log(f"error: {exc}")
         status = 1
     finally:
@@ -122,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for service in reversed(started):
-            code = service.stop(grace=args.grace)
+            code = service.stop(grace_s=args.grace)
             log(f"stopped {service.name} (status {code})")
+        if database_started and database.stop(mode="fast"):
+            log("stopped PostgreSQL")
     return status
 
 

@@ -1,8 +1,8 @@
 """A bounded soak of the twin over loopback: many requests, mixed methods and bodies.
 
-    .venv/bin/python scripts/soak.py                      # 100,000 requests at concurrency 64
-    .venv/bin/python scripts/soak.py --requests 5000      # the size the test suite runs
-    .venv/bin/python scripts/soak.py --rate-limit 500     # with RATE_LIMIT_REQUESTS=500
+    .venv/bin/python -m devstack.soak                      # 100,000 requests at concurrency 64
+    .venv/bin/python -m devstack.soak --requests 5000      # the size the test suite runs
+    .venv/bin/python -m devstack.soak --rate-limit 500     # with RATE_LIMIT_REQUESTS=500
 
 It starts an upstream (this file, ``--serve-upstream``, in its own process)
 and the twin, warms up, records the twin's open file descriptors and RSS,
@@ -16,30 +16,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import services
+from .process import Service, free_port, start_healthy, tool_env
+
 FD_SLACK = 8  # listener churn, a pooled upstream connection or two
 RSS_SLACK_MIB = 24.0
 BODY_SIZES = (0, 100, 1024, 16 * 1024, 256 * 1024)
 METHODS = ("GET", "GET", "GET", "HEAD", "POST", "POST", "PUT", "PATCH", "DELETE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def open_fds(pid: int) -> int:
@@ -60,7 +56,7 @@ def rss_mib(pid: int) -> float:
 async def _serve_upstream(port: int) -> None:
     from aiohttp import web
 
-    async def handle(request: web.Request) -> web.StreamResponse:
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
         length = 0
         async for chunk in request.content.iter_any():
             length += len(chunk)
@@ -84,7 +80,9 @@ async def _one(session: aiohttp.ClientSession, url: str, rng: random.Random, out
     method = rng.choice(METHODS)
     size = rng.choice(BODY_SIZES) if method in ("POST", "PUT", "PATCH") else 0
     try:
-        async with session.request(method, f"{url}/soak/{rng.randrange(1000)}?q={size}", data=_body(size) if size else None) as response:
+        async with session.request(
+            method, f"{url}/soak/{rng.randrange(1000)}?q={size}", data=_body(size) if size else None
+        ) as response:
             payload = await response.read()
             if response.status == 429:
                 ok = (
@@ -101,7 +99,7 @@ async def _one(session: aiohttp.ClientSession, url: str, rng: random.Random, out
                 outcomes["wrong echo"] += 1
                 return
             outcomes["200"] += 1
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         outcomes[f"error {type(exc).__name__}"] += 1
 
 
@@ -121,32 +119,6 @@ async def _load(url: str, total: int, concurrency: int, seed: int) -> Counter[st
     return outcomes
 
 
-def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(url)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def run(
     *,
     requests: int = 100_000,
@@ -155,14 +127,18 @@ def run(
     rate_limit: int = 0,
     log_path: Path | None = None,
     seed: int = 1,
-) -> dict:
+) -> dict[str, Any]:
     """Run one soak and return its report (see the module docstring)."""
-    env_base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-    env_base["PYTHONPATH"] = f"{ROOT / 'src'}{os.pathsep}{ROOT}"
     up_port, gw_port = free_port(), free_port()
-    upstream = subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(up_port)], env=env_base, cwd=ROOT)
+    log_file = log_path or Path(os.devnull)
+    upstream = Service(
+        "soak-upstream",
+        [sys.executable, "-m", "devstack.soak", "--serve-upstream", str(up_port)],
+        log_path=Path(os.devnull),
+        health_url=f"http://127.0.0.1:{up_port}/health",
+        env=tool_env(inherit=False),
+    )
     twin_env = {
-        **env_base,
         "ENVIRONMENT": "local",
         "DEFAULT_BACKEND": "app",
         "BACKEND_APP_URL": f"http://127.0.0.1:{up_port}",
@@ -170,15 +146,11 @@ def run(
     if rate_limit:
         twin_env["RATE_LIMIT_REQUESTS"] = str(rate_limit)
         twin_env["RATE_LIMIT_PERIOD_S"] = "60"
-    log = open(log_path or os.devnull, "ab")
-    twin = subprocess.Popen(
-        [sys.executable, "-m", "local_runner", "--host", "127.0.0.1", "--port", str(gw_port), "--env-file", os.devnull],
-        env=twin_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
+    twin = services.twin(gw_port, twin_env, log_file)
     url = f"http://127.0.0.1:{gw_port}"
     try:
-        _wait_http(f"http://127.0.0.1:{up_port}/health", upstream)
-        _wait_http(url + "/_gateway/health", twin)
+        start_healthy(upstream, 20)
+        start_healthy(twin, 20)
         warm = asyncio.run(_load(url, warmup, concurrency, seed + 1)) if warmup else Counter()
         time.sleep(1.0)
         fds_before, rss_before = open_fds(twin.pid), rss_mib(twin.pid)
@@ -188,9 +160,8 @@ def run(
         time.sleep(1.0)
         fds_after, rss_after = open_fds(twin.pid), rss_mib(twin.pid)
     finally:
-        _stop(twin)
-        _stop(upstream)
-        log.close()
+        twin.stop()
+        upstream.stop()
     errors = sum(n for outcome, n in outcomes.items() if outcome not in ("200", "429"))
     report = {
         "requests": requests,
@@ -222,14 +193,15 @@ def main() -> int:
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_upstream(args.serve_upstream))
-        except KeyboardInterrupt:
-            pass
         return 0
     report = run(
-        requests=args.requests, concurrency=args.concurrency, warmup=args.warmup,
-        rate_limit=args.rate_limit, log_path=args.log_file,
+        requests=args.requests,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        rate_limit=args.rate_limit,
+        log_path=args.log_file,
     )
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1

@@ -42,7 +42,8 @@ class RegistryFileError(Exception):
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+    return loaded
 
 
 def load(path: str | Path) -> list[dict[str, Any]]:
@@ -78,7 +79,7 @@ def load(path: str | Path) -> list[dict[str, Any]]:
     return backends
 
 
-class _AnySecret(dict):
+class _AnySecret(dict[str, str]):
     """Every secret name resolves (the values exist only in the deployed Worker)."""
 
     def get(self, key: str, default: Any = None) -> str:
@@ -125,7 +126,7 @@ class Wrangler:
             raise RuntimeError(f"{' '.join(command[:4])} failed ({result.returncode}):\n{result.stderr.strip()}")
         return result.stdout
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         output = self.run("key", "list", "--prefix", KEY_PREFIX)
         start = output.find("[")  # wrangler may print a banner before the JSON
         return [item["name"] for item in json.loads(output[start:])] if start >= 0 else []
@@ -138,8 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bulk = sub.add_parser("bulk", help="write the file `wrangler kv bulk put` takes")
     bulk.add_argument("file")
     bulk.add_argument("-o", "--output", required=True)
-    for name, help_text in (("push", "validate, then write every backend to KV"), ("list", "list backend ids in KV"),
-                            ("delete", "remove one backend from KV")):
+    for name, help_text in (
+        ("push", "validate, then write every backend to KV"),
+        ("list", "list backend ids in KV"),
+        ("delete", "remove one backend from KV"),
+    ):
         command = sub.add_parser(name, help=help_text)
         if name == "push":
             command.add_argument("file")
@@ -164,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             Path(args.output).write_text(json.dumps(bulk_entries(backends), indent=2) + "\n")
             print(f"wrote {len(backends)} entr{'y' if len(backends) == 1 else 'ies'} to {args.output}")
             return 0
-        wrangler = Wrangler(remote=args.remote, persist_to=args.persist_to, config=args.config, executable=args.wrangler)
+        wrangler = Wrangler(
+            remote=args.remote, persist_to=args.persist_to, config=args.config, executable=args.wrangler
+        )
         if args.command == "push":
             with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
                 json.dump(bulk_entries(backends), handle)
@@ -175,13 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             pushed = {KEY_PREFIX + entry["id"] for entry in backends}
             removed = []
             if args.prune:
-                for key in sorted(set(wrangler.keys()) - pushed):
+                for key in sorted(set(wrangler.list_keys()) - pushed):
                     wrangler.run("key", "delete", key)
                     removed.append(key)
             print(f"pushed {len(pushed)} backend(s)" + (f", removed {len(removed)}" if args.prune else ""))
         elif args.command == "list":
-            for key in wrangler.keys():
-                print(key[len(KEY_PREFIX):])
+            for key in wrangler.list_keys():
+                print(key[len(KEY_PREFIX) :])
         else:
             wrangler.run("key", "delete", KEY_PREFIX + args.id)
             print(f"deleted {args.id}")

@@ -35,7 +35,8 @@ async function readJson(request: Request): Promise<unknown> {
   if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    // ignoreBOM spelled out: workers-types requires it (false is the default everywhere).
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new ApiError(400, "invalid_json", "request body is not valid UTF-8");
   }

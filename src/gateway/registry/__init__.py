@@ -1,32 +1,26 @@
 """Backend registries: where the gateway learns which backends exist.
 
-``create_registry`` picks the implementation once, from ``ENVIRONMENT``:
-a local gateway reads ``BACKEND_<ID>_*`` variables, a cloud gateway reads
-the ``BACKEND_CONFIG_KV`` namespace.
+Two implementations of one small protocol: :class:`~.local.LocalRegistry`
+(``BACKEND_<ID>_*`` variables, parsed by ``gateway.settings``) and
+:class:`~.cloud.CloudRegistry` (the ``BACKEND_CONFIG_KV`` namespace). The
+gateway picks one once, where it is assembled (``gateway.app``).
 """
 
 from __future__ import annotations
 
-from ..runtime import Platform
-from ..settings import Settings, SettingsError
-from .cloud import CloudRegistry
-from .local import LocalRegistry
-from .types import Backend, BackendRegistry, Location
+from typing import Protocol
 
-__all__ = ["Backend", "BackendRegistry", "CloudRegistry", "LocalRegistry", "Location", "create_registry"]
+from ..backends import Backend, Location
 
 
-def create_registry(settings: Settings, platform: Platform) -> BackendRegistry:
-    """Build the registry ``settings.environment`` asks for."""
-    if settings.environment == "local":
-        return LocalRegistry(settings.local_backends)
-    if platform.kv is None:
-        raise SettingsError("BACKEND_CONFIG_KV", "binding is required when ENVIRONMENT=cloud")
-    return CloudRegistry(
-        platform.kv,
-        clock=platform.clock,
-        log=platform.log,
-        secrets=settings.secrets,
-        ttl_s=settings.registry_ttl_s,
-        stale_s=settings.registry_stale_s,
-    )
+class BackendRegistry(Protocol):
+    """Where backends come from: environment variables or KV."""
+
+    async def get(self, backend_id: str, location: Location) -> Backend | None:
+        """The entry of ``backend_id`` at ``location``, or None."""
+
+    async def locations(self, backend_id: str) -> tuple[Location, ...]:
+        """Every location ``backend_id`` has an entry at (empty if unknown)."""
+
+    async def list(self) -> list[Backend]:
+        """Every entry, sorted by id then location."""

@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
 from ..errors import BackendUnavailable, RegistryUnavailable
-from ..middleware.logging import log_event
+from ..logs import log_event
 from ..runtime import KV, Clock
-from .types import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
 
 KEY_PREFIX = "backend:"
 #: Secrets of the gateway itself, which a document must not send upstream.
@@ -52,9 +52,7 @@ class _Cached:
     fetched_at: float
 
 
-def parse_document(
-    backend_id: str, raw: str, secrets: Mapping[str, str]
-) -> Backend:
+def parse_document(backend_id: str, raw: str, secrets: Mapping[str, str]) -> Backend:
     """Validate one KV value and build its :class:`Backend`.
 
     Raises :class:`DocumentError` (or :class:`MissingSecret`) with a message
@@ -162,12 +160,12 @@ class CloudRegistry:
     async def list(self) -> list[Backend]:
         try:
             keys = await self._kv.list(KEY_PREFIX)
-        except Exception as exc:  # any KV failure: serve what this isolate knows
+        except Exception as exc:  # noqa: BLE001 — any KV failure: serve what this isolate knows
             self._event("registry_kv_error", operation="list", error=type(exc).__name__)
             if not self._cache:
                 raise RegistryUnavailable() from None
             keys = [KEY_PREFIX + backend_id for backend_id in self._cache]
-        ids = sorted({k[len(KEY_PREFIX):] for k in keys if BACKEND_ID.fullmatch(k[len(KEY_PREFIX):])})
+        ids = sorted({k[len(KEY_PREFIX) :] for k in keys if BACKEND_ID.fullmatch(k[len(KEY_PREFIX) :])})
         loaded = await asyncio.gather(*(self._load(i) for i in ids), return_exceptions=True)
         for result in loaded:
             if isinstance(result, RegistryUnavailable):
@@ -181,7 +179,7 @@ class CloudRegistry:
             return cached
         try:
             raw = await self._kv.get(KEY_PREFIX + backend_id)
-        except Exception as exc:  # a KV outage must not take routing down at once
+        except Exception as exc:  # noqa: BLE001 — a KV outage must not take routing down at once
             self._event("registry_kv_error", operation="get", backend=backend_id, error=type(exc).__name__)
             if cached is not None and now - cached.fetched_at < self._ttl_s + self._stale_s:
                 return cached

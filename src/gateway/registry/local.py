@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .types import LOCATIONS, Backend, Location
+from ..backends import LOCATIONS, Backend, Location
 
 
 class LocalRegistry:
@@ -18,9 +18,7 @@ class LocalRegistry:
         self._entries: dict[tuple[str, str], Backend] = {(b.id, b.type): b for b in backends}
         self._locations: dict[str, tuple[Location, ...]] = {}
         for backend_id, _ in self._entries:
-            self._locations[backend_id] = tuple(
-                loc for loc in LOCATIONS if (backend_id, loc) in self._entries
-            )
+            self._locations[backend_id] = tuple(loc for loc in LOCATIONS if (backend_id, loc) in self._entries)
 
     async def get(self, backend_id: str, location: Location) -> Backend | None:
         return self._entries.get((backend_id, location))

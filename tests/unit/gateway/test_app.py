@@ -7,9 +7,11 @@ import json
 import pytest
 
 from gateway import __version__
-from gateway.app import build_gateway, gateway_for
+from gateway.app import Gateway, build_gateway
 from gateway.errors import UpstreamConnectError, UpstreamProtocolError
-from gateway.settings import SettingsError
+from gateway.headers import HeaderMap
+from gateway.runtime import Response
+from gateway.settings import Settings, SettingsError
 from tests.unit.fakes import (
     BUN_URL,
     D1_CLOUD_URL,
@@ -27,8 +29,11 @@ from tests.unit.fakes import (
 APP = "https://app.example"
 API_KEY = "gw-api-key-0123456789"
 HYBRID = {"BACKEND_CF_D1_URL": D1_LOCAL_URL, "BACKEND_CF_D1_CLOUD_URL": D1_CLOUD_URL, "BACKEND_CF_D1_NAME": "D1"}
-SECRETS = {"D1_ACCESS_ID": "access-id-value-111", "D1_ACCESS_SECRET": "access-secret-value-222",
-           "D1_TOKEN": "bearer-token-value-333"}
+SECRETS = {
+    "D1_ACCESS_ID": "access-id-value-111",
+    "D1_ACCESS_SECRET": "access-secret-value-222",
+    "D1_TOKEN": "bearer-token-value-333",
+}
 ACCESS_DOC = cloud_doc(accessClientIdSecret="D1_ACCESS_ID", accessClientSecretSecret="D1_ACCESS_SECRET")
 
 
@@ -55,6 +60,36 @@ async def test_default_backend_setting_is_used_without_x_backend():
     h = Harness.local({**HYBRID, "DEFAULT_BACKEND": "cf-d1"})
     await h.send("GET", "/tasks")
     assert [c.url for c in h.upstream.proxied] == [D1_LOCAL_URL + "/tasks"]
+
+
+async def test_proxied_answer_names_the_backend_and_location_that_served_it():
+    h = Harness.local(HYBRID)
+    h.upstream.proxy = respond(200, [("x-backend", "spoofed"), ("x-backend-location", "mars")])
+    response = await h.send("GET", "/tasks", [("x-backend", "cf-d1"), ("x-backend-location", "cloud")])
+    assert response.headers.get("x-backend") == "cf-d1"
+    assert response.headers.get("x-backend-location") == "cloud"
+
+
+async def test_server_timing_splits_upstream_and_gateway_time():
+    h = Harness.local()
+
+    async def slow(call):
+        h.clock.advance(0.25)
+        return Response(200, HeaderMap([("server-timing", "db;dur=3")]), b"")
+
+    h.upstream.proxy = slow
+    response = await h.send("GET", "/tasks")
+    assert response.headers.get("server-timing") == "db;dur=3, upstream;dur=250.0, gateway;dur=0.0"
+
+
+async def test_gateway_and_error_answers_carry_no_backend_or_timing():
+    h = Harness.local()
+    h.upstream.proxy = fail(UpstreamConnectError, "refused")
+    failed = await h.send("GET", "/tasks")
+    listing = await h.send("GET", "/_gateway/backends")
+    for response in (failed, listing):
+        assert response.headers.get("x-backend") is None
+        assert response.headers.get("server-timing") is None
 
 
 async def test_x_backend_selects_the_backend():
@@ -309,8 +344,9 @@ async def test_method_path_query_and_body_object_are_forwarded():
 async def test_upstream_answer_reaches_the_client_untouched():
     h = Harness.local()
     upstream_body = object()
-    h.upstream.proxy = respond(418, [("content-type", "text/x-tea"), ("set-cookie", "a=1"), ("set-cookie", "b=2")],
-                               upstream_body)
+    h.upstream.proxy = respond(
+        418, [("content-type", "text/x-tea"), ("set-cookie", "a=1"), ("set-cookie", "b=2")], upstream_body
+    )
     response = await h.send("GET", "/tasks")
     assert response.status == 418
     assert response.body is upstream_body
@@ -327,20 +363,51 @@ async def test_upstream_error_status_is_passed_through_not_rendered():
 
 async def test_hop_by_hop_headers_are_stripped_towards_the_upstream():
     h = Harness.local()
-    await h.send("GET", "/tasks", [("connection", "keep-alive, x-private"), ("x-private", "1"), ("keep-alive", "300"),
-                                   ("te", "trailers"), ("upgrade", "h2c"), ("proxy-authorization", "Basic x"),
-                                   ("transfer-encoding", "chunked"), ("trailer", "x"), ("x-public", "2")])
+    await h.send(
+        "GET",
+        "/tasks",
+        [
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "300"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("transfer-encoding", "chunked"),
+            ("trailer", "x"),
+            ("x-public", "2"),
+        ],
+    )
     (call,) = h.upstream.proxied
-    assert call.names().isdisjoint({"connection", "x-private", "keep-alive", "te", "upgrade", "proxy-authorization",
-                                    "transfer-encoding", "trailer"})
+    assert call.names().isdisjoint(
+        {
+            "connection",
+            "x-private",
+            "keep-alive",
+            "te",
+            "upgrade",
+            "proxy-authorization",
+            "transfer-encoding",
+            "trailer",
+        }
+    )
     assert call.header("x-public") == "2"
 
 
 async def test_hop_by_hop_headers_are_stripped_towards_the_client():
     h = Harness.local()
-    h.upstream.proxy = respond(200, [("connection", "x-private"), ("x-private", "1"), ("keep-alive", "timeout=5"),
-                                     ("transfer-encoding", "chunked"), ("proxy-authenticate", "Basic"),
-                                     ("upgrade", "h2c"), ("x-public", "2")])
+    h.upstream.proxy = respond(
+        200,
+        [
+            ("connection", "x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authenticate", "Basic"),
+            ("upgrade", "h2c"),
+            ("x-public", "2"),
+        ],
+    )
     response = await h.send("GET", "/tasks")
     names = {k for k, _ in response.headers.items()}
     assert names.isdisjoint(
@@ -351,8 +418,13 @@ async def test_hop_by_hop_headers_are_stripped_towards_the_client():
 
 async def test_forwarding_headers_reach_the_upstream():
     h = Harness.local()
-    await h.send("GET", "/tasks", [("x-forwarded-for", "198.51.100.9"), ("host", "gw.example")],
-                 client_ip="203.0.113.7", base="https://gw.example:8443")
+    await h.send(
+        "GET",
+        "/tasks",
+        [("x-forwarded-for", "198.51.100.9"), ("host", "gw.example")],
+        client_ip="203.0.113.7",
+        base="https://gw.example:8443",
+    )
     (call,) = h.upstream.proxied
     assert call.header("x-forwarded-for") == "198.51.100.9, 203.0.113.7"
     assert call.header("x-forwarded-proto") == "https"
@@ -386,8 +458,12 @@ async def test_request_id_is_returned_even_when_the_upstream_sets_its_own():
 
 @pytest.mark.parametrize(
     "target",
-    ["https://gw.example//evil.example/x", "https://gw.example/@evil.example/x", "http://evil.example/x",
-     "https://gw.example/%2F%2Fevil.example/x"],
+    [
+        "https://gw.example//evil.example/x",
+        "https://gw.example/@evil.example/x",
+        "http://evil.example/x",
+        "https://gw.example/%2F%2Fevil.example/x",
+    ],
 )
 async def test_path_tricks_never_change_the_upstream_host(target):
     h = Harness.local()
@@ -431,8 +507,11 @@ async def test_unexpected_exception_in_fetch_is_internal_error_without_details()
 
 
 def preflight_headers(origin: str = APP) -> list[tuple[str, str]]:
-    return [("origin", origin), ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "x-backend, content-type")]
+    return [
+        ("origin", origin),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "x-backend, content-type"),
+    ]
 
 
 async def test_preflight_is_answered_without_auth_or_backend():
@@ -475,8 +554,9 @@ async def test_error_answer_to_listed_origin_carries_cors_headers():
 
 async def test_upstream_cannot_grant_an_unlisted_origin():
     h = Harness.local({"CORS_ALLOW_ORIGINS": APP})
-    h.upstream.proxy = respond(200, [("access-control-allow-origin", "https://evil.example"),
-                                     ("access-control-allow-credentials", "true")])
+    h.upstream.proxy = respond(
+        200, [("access-control-allow-origin", "https://evil.example"), ("access-control-allow-credentials", "true")]
+    )
     response = await h.send("GET", "/tasks", [("origin", "https://evil.example")])
     assert response.status == 200
     assert not response.headers.has("access-control-allow-origin")
@@ -629,7 +709,9 @@ async def test_gateway_backends_lists_each_backend_by_location_without_urls():
     assert d1["name"] == "D1"
     assert set(d1["locations"]) == {"local", "cloud"}
     assert d1["locations"]["cloud"] == {
-        "type": "cloud", "region": None, "health": {"status": "unknown", "checked_at": None, "latency_ms": None}
+        "type": "cloud",
+        "region": None,
+        "health": {"status": "unknown", "checked_at": None, "latency_ms": None},
     }
     assert h.upstream.calls == []
 
@@ -658,26 +740,25 @@ async def test_gateway_backends_on_a_cloud_gateway_shows_region_not_url():
 
 
 @pytest.mark.parametrize(
-    ("headers", "proxy", "health"),
+    ("headers", "proxy", "health", "status", "code"),
     [
-        ([("x-backend", "nope")], None, None),
-        ([("x-backend-location", "cloud")], None, None),
-        ([], fail(UpstreamConnectError, BUN_URL), None),
-        ([], fail(UpstreamProtocolError, BUN_URL), None),
-        ([], fail(RuntimeError, BUN_URL), None),
-        ([], None, respond(500)),
-        ([], None, fail(UpstreamConnectError, BUN_URL)),
+        ([("x-backend", "nope")], None, None, 400, "unknown_backend"),
+        ([("x-backend-location", "cloud")], None, None, 400, "location_unavailable"),
+        ([], fail(UpstreamConnectError, BUN_URL), None, 503, "backend_unavailable"),
+        ([], fail(UpstreamProtocolError, BUN_URL), None, 502, "bad_gateway"),
+        ([], fail(RuntimeError, BUN_URL), None, 500, "internal_error"),
+        ([], None, respond(500), 503, "backend_unhealthy"),
+        ([], None, fail(UpstreamConnectError, BUN_URL), 503, "backend_unhealthy"),
     ],
 )
-async def test_error_bodies_never_show_a_backend_url(headers, proxy, health):
+async def test_error_bodies_never_show_a_backend_url(headers, proxy, health, status, code):
     h = Harness.local()
     if proxy:
         h.upstream.proxy = proxy
     if health:
         h.upstream.health = health
     response = await h.send("GET", "/tasks", headers)
-    assert response.status >= 400
-    error_of(response)
+    assert_error(response, status, code)
     assert b"bun.internal" not in response.body
     assert b"Traceback" not in response.body
 
@@ -695,8 +776,18 @@ async def test_one_log_line_per_proxied_request():
     h.upstream.proxy = slow
     response = await h.send("POST", "/tasks?token=abc", [("x-request-id", "rid-1")])
     (line,) = h.logs.requests()
-    assert set(line) == {"ts", "request_id", "method", "path", "backend", "location", "status", "duration_ms",
-                         "upstream_ms", "outcome"}
+    assert set(line) == {
+        "ts",
+        "request_id",
+        "method",
+        "path",
+        "backend",
+        "location",
+        "status",
+        "duration_ms",
+        "upstream_ms",
+        "outcome",
+    }
     assert line["request_id"] == response.headers.get("x-request-id") == "rid-1"
     routed = (line["method"], line["path"], line["backend"], line["location"])
     assert routed == ("POST", "/tasks", "bun-sqlite", "local")
@@ -722,8 +813,11 @@ async def test_gateway_endpoints_and_preflights_are_logged():
 
 async def test_secrets_and_credentials_never_reach_the_log():
     h = Harness.cloud(
-        {"cf-d1": ACCESS_DOC, "tok": cloud_doc("tok", bearerTokenSecret="D1_TOKEN"),
-         "gone": cloud_doc("gone", bearerTokenSecret="NOT_SET")},
+        {
+            "cf-d1": ACCESS_DOC,
+            "tok": cloud_doc("tok", bearerTokenSecret="D1_TOKEN"),
+            "gone": cloud_doc("gone", bearerTokenSecret="NOT_SET"),
+        },
         {**SECRETS, "API_KEY": API_KEY},
     )
     auth = [("authorization", f"Bearer {API_KEY}")]
@@ -777,20 +871,19 @@ async def test_misconfigured_answer_to_listed_origin_carries_cors_headers():
     assert "Origin" in (response.headers.get("vary") or "")
 
 
-def test_build_gateway_raises_settings_error_for_start_up():
+def test_cloud_gateway_without_kv_raises_settings_error_for_start_up():
     h = Harness.local()
+    settings = Settings.from_env({"ENVIRONMENT": "cloud"})
     with pytest.raises(SettingsError) as err:
-        build_gateway({"ENVIRONMENT": "staging"}, h.platform)
-    assert err.value.variable == "ENVIRONMENT"
+        Gateway(settings, dataclasses.replace(h.platform, kv=None))
+    assert err.value.variable == "BACKEND_CONFIG_KV"
 
 
-def test_settings_are_parsed_once_per_env_and_platform():
+def test_built_gateway_keeps_frozen_settings():
     h = Harness.local()
-    first = gateway_for(h.env, h.platform)
-    assert gateway_for(h.env, h.platform) is first
+    gateway = build_gateway(h.env, h.platform)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        first.settings.api_key = "x"  # type: ignore[misc]
-    assert gateway_for(dict(h.env), h.platform) is not first
+        gateway.settings.api_key = "x"  # type: ignore[misc]
 
 
 async def test_oversized_headers_are_431():

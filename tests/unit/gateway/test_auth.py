@@ -1,8 +1,8 @@
 import pytest
 
+from gateway.auth import ApiKeyAuth
 from gateway.errors import Unauthorized
 from gateway.headers import HeaderMap
-from gateway.middleware.auth import ApiKeyAuth
 
 KEY = "k3y-0123456789"
 

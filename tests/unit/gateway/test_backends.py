@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.registry.types import BACKEND_ID, Backend, UrlError, normalise_url
+from gateway.backends import BACKEND_ID, Backend, UrlError, normalise_url
 
 
 @pytest.mark.parametrize("backend_id", ["bun-sqlite", "a", "0", "a" * 63, "cf-d1"])
@@ -38,8 +38,17 @@ def test_local_entry_may_use_http_anywhere():
 
 @pytest.mark.parametrize(
     "url",
-    ["", "example.com", "file:///etc/passwd", "https://", "https://u:p@h", "https://@h", "https://h#f",
-     "https://h?x=1", "https://h:notaport"],
+    [
+        "",
+        "example.com",
+        "file:///etc/passwd",
+        "https://",
+        "https://u:p@h",
+        "https://@h",
+        "https://h#f",
+        "https://h?x=1",
+        "https://h:notaport",
+    ],
 )
 def test_unusable_urls_are_refused(url):
     with pytest.raises(UrlError):

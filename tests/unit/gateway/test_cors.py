@@ -1,7 +1,8 @@
 import pytest
 
+from gateway.cors import ALLOW_HEADERS, Cors
+from gateway.errors import OriginNotAllowed
 from gateway.headers import HeaderMap
-from gateway.middleware.cors import ALLOW_HEADERS, Cors, OriginNotAllowed
 from gateway.settings import Settings
 
 APP = "https://app.example"
@@ -21,8 +22,11 @@ def test_options_with_origin_and_request_method_is_a_preflight():
 
 @pytest.mark.parametrize(
     ("method", "headers"),
-    [("OPTIONS", [("origin", APP)]), ("OPTIONS", [("access-control-request-method", "GET")]),
-     ("GET", [("origin", APP), ("access-control-request-method", "GET")])],
+    [
+        ("OPTIONS", [("origin", APP)]),
+        ("OPTIONS", [("access-control-request-method", "GET")]),
+        ("GET", [("origin", APP), ("access-control-request-method", "GET")]),
+    ],
 )
 def test_other_requests_are_not_preflights(method, headers):
     assert not Cors.is_preflight(method, HeaderMap(headers))
@@ -66,8 +70,9 @@ def test_listed_origin_is_reflected_on_answers_and_request_id_exposed():
 
 
 def test_unlisted_origin_is_never_reflected_even_if_upstream_granted_it():
-    headers = HeaderMap([("access-control-allow-origin", "https://evil.example"),
-                         ("access-control-allow-credentials", "true")])
+    headers = HeaderMap(
+        [("access-control-allow-origin", "https://evil.example"), ("access-control-allow-credentials", "true")]
+    )
     cors().apply("https://evil.example", headers)
     assert not headers.has("access-control-allow-origin")
     assert not headers.has("access-control-allow-credentials")
@@ -90,8 +95,9 @@ def test_vary_origin_is_added_to_upstream_vary():
 def test_upstream_allow_origin_is_dropped_when_cors_is_disabled():
     # With no CORS_ALLOW_ORIGINS every origin is unlisted, so the gateway must
     # not let an upstream grant one either.
-    headers = HeaderMap([("access-control-allow-origin", "https://evil.example"),
-                         ("access-control-allow-credentials", "true")])
+    headers = HeaderMap(
+        [("access-control-allow-origin", "https://evil.example"), ("access-control-allow-credentials", "true")]
+    )
     Cors.from_settings(Settings.from_env({"ENVIRONMENT": "local"})).apply("https://evil.example", headers)
     assert not headers.has("access-control-allow-origin")
     assert not headers.has("access-control-allow-credentials")

@@ -63,6 +63,6 @@ def test_rate_limited_carries_retry_after():
 
 
 def test_upstream_errors_are_not_gateway_errors():
-    # They must be mapped by routing.proxy, never rendered as they are.
+    # They must be mapped by proxy, never rendered as they are.
     assert not issubclass(errors.UpstreamConnectError, GatewayError)
     assert not issubclass(errors.UpstreamProtocolError, GatewayError)

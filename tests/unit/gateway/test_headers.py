@@ -49,8 +49,17 @@ def test_header_map_copy_is_independent():
 
 @pytest.mark.parametrize(
     "name",
-    ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade"],
+    [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ],
 )
 def test_hop_by_hop_field_is_stripped(name):
     h = HeaderMap([(name.title(), "v"), ("content-type", "text/plain")])
@@ -59,13 +68,29 @@ def test_hop_by_hop_field_is_stripped(name):
 
 
 def test_hop_by_hop_list_covers_rfc_9110():
-    assert {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-            "proxy-authenticate", "proxy-authorization"} <= HOP_BY_HOP
+    assert {
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+    } <= HOP_BY_HOP
 
 
 def test_fields_named_in_connection_are_stripped():
-    h = HeaderMap([("Connection", "X-Secret-Hop, close"), ("connection", "x-other"), ("x-secret-hop", "1"),
-                   ("x-other", "2"), ("close", "3"), ("x-keep", "4")])
+    h = HeaderMap(
+        [
+            ("Connection", "X-Secret-Hop, close"),
+            ("connection", "x-other"),
+            ("x-secret-hop", "1"),
+            ("x-other", "2"),
+            ("close", "3"),
+            ("x-keep", "4"),
+        ]
+    )
     strip_hop_by_hop(h)
     assert list(h.items()) == [("x-keep", "4")]
 

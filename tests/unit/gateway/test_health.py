@@ -3,15 +3,21 @@ import json
 
 import pytest
 
+from gateway.backends import Backend
 from gateway.errors import BackendUnhealthy, UpstreamConnectError, UpstreamProtocolError
 from gateway.health import HealthMonitor, url_digest
-from gateway.registry.types import Backend
 from gateway.settings import Settings
 from tests.unit.fakes import WALL_START, FakeKV, Harness, fail, gated, respond
 
 BUN = Backend("bun-sqlite", "Bun", "http://bun.internal:3000", "local")
-D1 = Backend("cf-d1", "D1", "https://d1.example.com", "cloud", health_path="/health",
-             upstream_headers=(("cf-access-client-id", "id-1"), ("cf-access-client-secret", "sec-1")))
+D1 = Backend(
+    "cf-d1",
+    "D1",
+    "https://d1.example.com",
+    "cloud",
+    health_path="/health",
+    upstream_headers=(("cf-access-client-id", "id-1"), ("cf-access-client-secret", "sec-1")),
+)
 
 
 KEY = "health:bun-sqlite@local"

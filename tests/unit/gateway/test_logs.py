@@ -1,10 +1,20 @@
 import json
 
-from gateway.middleware.logging import RequestLog, log_event
+from gateway.logs import RequestLog, log_event
 from tests.unit.fakes import WALL_START, Logs
 
-FIELDS = {"ts", "request_id", "method", "path", "backend", "location", "status", "duration_ms", "upstream_ms",
-          "outcome"}
+FIELDS = {
+    "ts",
+    "request_id",
+    "method",
+    "path",
+    "backend",
+    "location",
+    "status",
+    "duration_ms",
+    "upstream_ms",
+    "outcome",
+}
 
 
 def test_request_line_is_one_json_object_with_the_listed_fields():
@@ -28,7 +38,10 @@ def test_event_line_carries_event_and_fields():
     log_event(logs, WALL_START, "registry_kv_error", backend="x", error="OSError")
     (line,) = logs
     assert json.loads(line) == {
-        "ts": "2023-11-14T22:13:20.000Z", "event": "registry_kv_error", "backend": "x", "error": "OSError"
+        "ts": "2023-11-14T22:13:20.000Z",
+        "event": "registry_kv_error",
+        "backend": "x",
+        "error": "OSError",
     }
 
 
@@ -39,7 +52,7 @@ def test_event_line_renders_unusual_values_as_strings():
 
 
 def test_line_escapes_hostile_strings_into_valid_json():
-    from gateway.middleware.logging import RequestLog
+    from gateway.logs import RequestLog
 
     log = RequestLog.start(1_700_000_000.5, 'id"1', "GE\nT", '/a"b\\c\u2028\x00é')
     log.backend, log.location, log.status, log.duration_ms, log.upstream_ms = None, "local", 200, 1.5, None

@@ -54,8 +54,18 @@ def test_default_backend_must_be_a_valid_id():
 
 @pytest.mark.parametrize(
     "variable",
-    ["UPSTREAM_TIMEOUT_MS", "HEALTH_TTL_S", "HEALTH_TIMEOUT_MS", "HEALTH_RETRY_S", "REGISTRY_TTL_S",
-     "REGISTRY_STALE_S", "MAX_BODY_BYTES", "MAX_HEADER_BYTES", "RATE_LIMIT_REQUESTS", "RATE_LIMIT_PERIOD_S"],
+    [
+        "UPSTREAM_TIMEOUT_MS",
+        "HEALTH_TTL_S",
+        "HEALTH_TIMEOUT_MS",
+        "HEALTH_RETRY_S",
+        "REGISTRY_TTL_S",
+        "REGISTRY_STALE_S",
+        "MAX_BODY_BYTES",
+        "MAX_HEADER_BYTES",
+        "RATE_LIMIT_REQUESTS",
+        "RATE_LIMIT_PERIOD_S",
+    ],
 )
 def test_non_integer_number_is_an_error_naming_the_variable(variable):
     with pytest.raises(SettingsError) as err:

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from gateway.app import create_registry
 from gateway.errors import BackendUnavailable, RegistryUnavailable
-from gateway.registry import CloudRegistry, create_registry
-from gateway.registry.cloud import DocumentError, MissingSecret, parse_document
+from gateway.registry.cloud import CloudRegistry, DocumentError, MissingSecret, parse_document
 from gateway.settings import Settings, SettingsError
 from tests.unit.fakes import D1_CLOUD_URL, FakeClock, FakeKV, Harness, Logs, cloud_doc
 
@@ -25,7 +25,12 @@ def put(kv: FakeKV, doc: dict) -> None:
 def test_document_becomes_a_backend():
     backend = parse_document("cf-d1", json.dumps(cloud_doc()), {})
     assert (backend.id, backend.name, backend.url, backend.type, backend.region, backend.health_path) == (
-        "cf-d1", "Cloudflare D1", D1_CLOUD_URL, "cloud", "eu-west", "/health"
+        "cf-d1",
+        "Cloudflare D1",
+        D1_CLOUD_URL,
+        "cloud",
+        "eu-west",
+        "/health",
     )
     assert backend.upstream_headers == ()
 

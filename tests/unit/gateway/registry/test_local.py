@@ -1,5 +1,6 @@
-from gateway.registry import LocalRegistry, create_registry
-from gateway.registry.types import Backend
+from gateway.app import create_registry
+from gateway.backends import Backend
+from gateway.registry.local import LocalRegistry
 from gateway.settings import Settings
 from tests.unit.fakes import Harness
 

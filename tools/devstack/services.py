@@ -1,0 +1,266 @@
+"""Recipes for the GTD stack's processes, each a :class:`~devstack.process.Service`.
+
+The same recipes serve ``make run`` (fixed ports, data under ``./data``),
+the contract, behaviour and hardening suites (free ports, temporary data)
+and the benchmarks, so every place starts a service the same way.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .process import NODE_BIN, REPO, Service, ServiceError, tail, tool_env
+
+if TYPE_CHECKING:
+    from pgserver import PgServer
+
+CF_D1_DIR = REPO / "backends" / "cf-d1"
+
+# wrangler must run fully offline here: no metrics, no prompts, no colours.
+# (It still tries to fetch the `Request.cf` placeholder once and logs a
+# harmless warning when that fails.)
+WRANGLER_ENV = {
+    "WRANGLER_SEND_METRICS": "false",
+    "CI": "true",
+    "NO_COLOR": "1",
+    "FORCE_COLOR": "0",
+}
+
+
+def bun_sqlite(port: int, data_dir: Path, log_dir: Path, host: str = "127.0.0.1") -> Service:
+    """backends/bun-sqlite on ``port``, its database in ``data_dir``."""
+    return Service(
+        name="bun-sqlite",
+        argv=[str(NODE_BIN / "bun"), "run", "backends/bun-sqlite/src/index.ts"],
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_path=log_dir / "bun-sqlite.log",
+        env=tool_env(
+            {
+                "PORT": str(port),
+                "HOST": host,
+                "DATABASE_URL": f"file:{data_dir.resolve() / 'gtd.db'}",
+                "BACKEND_ID": "bun-sqlite",
+            }
+        ),
+    )
+
+
+def ruby_sqlite(port: int, data_dir: Path, log_dir: Path, host: str = "127.0.0.1") -> Service:
+    """backends/ruby-sqlite (Sinatra on Puma, Debian's Ruby) on ``port``, its database in ``data_dir``."""
+    return Service(
+        name="ruby-sqlite",
+        argv=["puma", "-C", "puma.rb"],
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_path=log_dir / "ruby-sqlite.log",
+        cwd=REPO / "backends" / "ruby-sqlite",
+        env=tool_env(
+            {
+                "PORT": str(port),
+                "HOST": host,
+                "DATABASE_URL": f"file:{data_dir.resolve() / 'gtd.db'}",
+                "BACKEND_ID": "ruby-sqlite",
+            }
+        ),
+    )
+
+
+def postgres(data_dir: Path, port: int, log_dir: Path) -> PgServer:
+    """A private PostgreSQL cluster for python-postgres (``initdb`` on first use; ``pg_ctl``).
+
+    PostgreSQL runs as a daemon under ``pg_ctl`` rather than as a child
+    :class:`Service`: its own tool starts, waits for and stops it cleanly
+    (backends/python-postgres/pgserver.py).
+    """
+    from pgserver import PgServer  # installed with backends/python-postgres
+
+    return PgServer(data_dir, port, log_file=log_dir / "postgres.log")
+
+
+def python_postgres(port: int, database_url: str, log_dir: Path, host: str = "127.0.0.1") -> Service:
+    """backends/python-postgres (Starlette + asyncpg on uvicorn) on ``port``."""
+    return Service(
+        name="python-postgres",
+        argv=[sys.executable, "-m", "gtd_pg"],
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_path=log_dir / "python-postgres.log",
+        cwd=REPO / "backends" / "python-postgres",
+        env=tool_env(
+            {"PORT": str(port), "HOST": host, "DATABASE_URL": database_url, "BACKEND_ID": "python-postgres"},
+            inherit=False,
+        ),
+    )
+
+
+def apply_d1_migrations(persist_dir: Path, log_dir: Path, timeout_s: float = 120) -> None:
+    """``wrangler d1 migrations apply gtd --local`` into ``persist_dir`` (idempotent)."""
+    log_path = log_dir / "cf-d1-migrations.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(NODE_BIN / "wrangler"),
+        "d1", "migrations", "apply", "gtd", "--local",
+        "--persist-to", str(persist_dir.resolve()),
+    ]  # fmt: skip
+    with open(log_path, "ab") as log:
+        try:
+            result = subprocess.run(
+                argv,
+                cwd=CF_D1_DIR,
+                env=tool_env(WRANGLER_ENV),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ServiceError(f"cf-d1 migrations timed out after {timeout_s}s.\n{tail(log_path)}") from exc
+    if result.returncode != 0:
+        raise ServiceError(
+            f"cf-d1 migrations failed (status {result.returncode}).\n--- last lines of {log_path} ---\n{tail(log_path)}"
+        )
+
+
+def cf_d1(
+    port: int, persist_dir: Path, log_dir: Path, inspector_port: int | None = None, *, name: str = "cf-d1"
+) -> Service:
+    """backends/cf-d1 under ``wrangler dev --local`` on ``port``, D1 state in ``persist_dir``.
+
+    Two instances with their own ``persist_dir`` and ``inspector_port`` run side
+    by side: ``make run`` starts a second one as the stand-in for the deployed
+    cf-d1 (the backend's cloud entry).
+    """
+    argv = [
+        str(NODE_BIN / "wrangler"),
+        "dev", "--local",
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--persist-to", str(persist_dir.resolve()),
+        "--show-interactive-dev-session=false",
+    ]  # fmt: skip
+    if inspector_port is not None:
+        argv += ["--inspector-port", str(inspector_port)]
+    return Service(
+        name=name,
+        argv=argv,
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_path=log_dir / f"{name}.log",
+        cwd=CF_D1_DIR,
+        env=tool_env(WRANGLER_ENV),
+        # wrangler treats SIGINT as Ctrl-C: it disposes workerd and exits 0 (SIGTERM exits 143).
+        stop_signal=signal.SIGINT,
+    )
+
+
+def twin(
+    port: int,
+    settings: Mapping[str, str],
+    log_path: Path,
+    args: Sequence[str] = (),
+    *,
+    inherit_env: bool = False,
+    name: str = "gateway",
+) -> Service:
+    """The gateway twin (``python -m local_runner``) on 127.0.0.1:``port`` with ``settings``.
+
+    By default the twin sees only ``settings`` (no ``.env`` file, a clean
+    environment), so a test's configuration is exactly what it passes;
+    ``make run`` sets ``inherit_env`` so a user's variables (``API_KEY``) apply.
+    """
+    argv = [sys.executable, "-m", "local_runner", "--host", "127.0.0.1", "--port", str(port)]
+    if not inherit_env:
+        argv += ["--env-file", "/dev/null"]
+    return Service(
+        name=name,
+        argv=[*argv, *args],
+        health_url=f"http://127.0.0.1:{port}/_gateway/health",
+        log_path=log_path,
+        env=tool_env({"PYTHONUNBUFFERED": "1", **settings}, inherit=inherit_env),
+    )
+
+
+FRONTEND_DIR = REPO / "frontend"
+FRONTEND_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
+#: What the frontend's production build is made from (newer than the build → rebuild).
+FRONTEND_SOURCES = (
+    "app",
+    "components",
+    "lib",
+    "public",
+    "scripts",
+    "next.config.ts",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+)
+
+
+def frontend_is_built() -> bool:
+    """True when the standalone build exists and no source is newer than it."""
+    if not FRONTEND_SERVER.exists():
+        return False
+    built = FRONTEND_SERVER.stat().st_mtime
+    for name in FRONTEND_SOURCES:
+        path = FRONTEND_DIR / name
+        for item in path.rglob("*") if path.is_dir() else [path]:
+            if item.is_file() and item.stat().st_mtime > built:
+                return False
+    return True
+
+
+def build_frontend(log_dir: Path, timeout_s: float = 900) -> None:
+    """``npm ci`` (when node_modules is missing) and ``npm run build`` in frontend/, once per change."""
+    if frontend_is_built():
+        return
+    log_path = log_dir / "frontend-build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    steps = [["npm", "run", "build"]]
+    if not (FRONTEND_DIR / "node_modules" / "next").exists():
+        steps.insert(0, ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+    for argv in steps:
+        with open(log_path, "ab") as log:
+            result = subprocess.run(
+                argv,
+                cwd=FRONTEND_DIR,
+                env=tool_env({"NEXT_TELEMETRY_DISABLED": "1"}),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+            )
+        if result.returncode != 0:
+            raise ServiceError(
+                f"frontend: `{' '.join(argv)}` failed (status {result.returncode}).\n"
+                f"--- last lines of {log_path} ---\n{tail(log_path)}"
+            )
+    if not FRONTEND_SERVER.exists():
+        raise ServiceError(f"frontend: the build did not produce {FRONTEND_SERVER}")
+
+
+def frontend(port: int, gateway_url: str, log_dir: Path, *, api_key: str | None = None) -> Service:
+    """The Next.js standalone server on 127.0.0.1:``port``, talking to ``gateway_url``.
+
+    ``api_key`` is the gateway's key; it stays in this server's environment.
+    """
+    settings = {
+        "NODE_ENV": "production",
+        "NEXT_TELEMETRY_DISABLED": "1",
+        "PORT": str(port),
+        "HOSTNAME": "127.0.0.1",
+        "GATEWAY_URL": gateway_url,
+    }
+    if api_key:
+        settings["API_KEY"] = api_key
+    return Service(
+        name="frontend",
+        # Node 22 from node_modules (tool_env puts it first), as in the Docker image.
+        argv=["node", str(FRONTEND_SERVER)],
+        health_url=f"http://127.0.0.1:{port}/api/health",
+        log_path=log_dir / "frontend.log",
+        cwd=FRONTEND_SERVER.parent,
+        env=tool_env(settings, inherit=False),
+    )
