@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from devstack.process import Service, free_port
 
@@ -44,14 +48,24 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_run_stack_serves_both_backends_stops_on_sigint_and_keeps_data(tmp_path):
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory PostgreSQL's account can reach: as root it runs as ``postgres``,
+    which cannot enter pytest's 0700 temporary tree."""
+    path = Path(tempfile.mkdtemp(prefix="gtd-run-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_run_stack_serves_both_backends_stops_on_sigint_and_keeps_data(tmp_path, data_dir):
     ports = {
         name: free_port() for name in ("gateway", "bun", "d1", "d1_cloud", "ruby", "python", "postgres", "frontend")
     }
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     out = tmp_path / "run_stack.out"
 
-    first = _stack(ports, tmp_path / "data", out)
+    first = _stack(ports, data_dir, out)
     try:
         banner = out.read_text()
         app = f"http://127.0.0.1:{ports['frontend']}"
@@ -86,7 +100,7 @@ def test_run_stack_serves_both_backends_stops_on_sigint_and_keeps_data(tmp_path)
         assert not _listening(port), f"port {port} still open after python -m devstack exited"
 
     out2 = tmp_path / "run_stack.2.out"
-    second = _stack(ports, tmp_path / "data", out2)
+    second = _stack(ports, data_dir, out2)
     try:
         for backend, task in created.items():
             response = httpx.get(f"{gateway}/tasks/{task['id']}", headers={"x-backend": backend})
