@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
+export NEXT_TELEMETRY_DISABLED := 1
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
