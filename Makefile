@@ -12,7 +12,7 @@ export NEXT_TELEMETRY_DISABLED := 1
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
-.PHONY: setup run lint test test-fast bench clean
+.PHONY: setup run run-worker lint test test-fast bench clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk $(STAMPS)/pyodide-bundle
 
@@ -50,6 +50,11 @@ $(STAMPS)/system: scripts/install_system_packages.sh
 
 run: setup $(STAMPS)/system
 	$(PY) -m devstack
+
+# The same stack, but the gateway is the Worker (src/entry.py) under wrangler dev on real workerd
+# (offline Pyodide bundle), in cloud mode over wrangler's local KV (README, "make run-worker").
+run-worker: setup $(STAMPS)/system
+	$(PY) -m devstack --gateway worker
 
 PY_DIRS := src local_runner tools scripts tests bench
 

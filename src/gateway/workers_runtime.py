@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
@@ -50,6 +51,12 @@ _NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 
 #: Error text of a reply that was not HTTP: undici's llhttp codes, workerd's parser.
 _PROTOCOL_MARKERS = ("hpe_", "parse error", "invalid http", "malformed", "und_err_info")
+
+#: workerd's one text for a subrequest that failed before a response: refused, reset, closed
+#: early *and* answered with bytes that are not HTTP all reject with
+#: ``Error: Network connection lost.`` (the reason, e.g. hyper's "invalid HTTP version parsed",
+#: stays in workerd's own log). A TCP connect to the upstream tells them apart (``_listening``).
+_WORKERD_LOST = "network connection lost"
 
 #: Builds the handler for one environment (``gateway.app.build_gateway``).
 BuildGateway = Callable[[Mapping[str, str], Platform], Any]
@@ -149,8 +156,14 @@ def _options(**fields: Any) -> Any:
     return options
 
 
-def _upstream_error(exc: JsException) -> Exception:
-    """Map a rejected JS ``fetch`` to the core's two upstream failures."""
+async def _upstream_error(exc: JsException, url: str) -> Exception:
+    """Map a rejected JS ``fetch`` to the core's two upstream failures.
+
+    undici (Node) names the cause in its text; workerd says "Network connection lost." for
+    every cause, so there a refused connection (503) and an upstream that accepted the
+    connection but broke HTTP (502: not HTTP, or closed/reset before a response) are told
+    apart by whether the upstream accepts a TCP connection now.
+    """
     text = " ".join(
         str(part)
         for part in (
@@ -162,7 +175,32 @@ def _upstream_error(exc: JsException) -> Exception:
     ).lower()
     if any(marker in text for marker in _PROTOCOL_MARKERS):
         return UpstreamProtocolError(text)
+    if _WORKERD_LOST in text and await _listening(url):
+        return UpstreamProtocolError(f"{text} (the upstream accepts connections: not an HTTP answer)")
     return UpstreamConnectError(text)
+
+
+async def _listening(url: str) -> bool:
+    """True when the upstream of ``url`` accepts a TCP connection (``cloudflare:sockets``)."""
+    try:
+        from workers import import_from_javascript  # the Workers SDK: only inside workerd
+
+        connect = import_from_javascript("cloudflare:sockets").connect
+    except Exception:  # noqa: BLE001 — no sockets API here (Node harness): keep the text's answer
+        return False
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    socket = None
+    try:
+        socket = connect(_options(hostname=parts.hostname or "", port=port))
+        await socket.opened
+        return True
+    except JsException:
+        return False
+    finally:
+        if socket is not None:
+            with contextlib.suppress(JsException):
+                socket.close()
 
 
 def _cause(exc: JsException) -> str:
@@ -190,7 +228,7 @@ async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Res
         controller.abort()  # the core's deadline passed: really drop the upstream request
         raise
     except JsException as exc:
-        raise _upstream_error(exc) from None
+        raise await _upstream_error(exc, url) from None
     status = int(response.status)
     stream = response.body
     if _absent(stream) or status in _NULL_BODY_STATUSES:

@@ -1,8 +1,10 @@
-"""One behaviour suite, two runtimes.
+"""One behaviour suite, three runtimes.
 
 Every test takes a gateway built by a module fixture from the ``runtime``
-parameter (``cpython`` = the twin, ``pyodide`` = the Worker in the harness)
-and asserts the same things on both. Cases one runtime cannot run are listed
+parameter (``cpython`` = the twin, ``pyodide`` = the Worker in the Node
+harness, ``workerd`` = the Worker on real workerd) and asserts the same
+things on each; where a runtime legitimately differs, the case says so with
+an expectation per runtime (``runtime`` is a fixture a case can take). Cases one runtime cannot run are listed
 in :data:`LIMITATIONS` with the reason (rendered in docs/pyodide.md); they
 are reported as skipped with that reason, never dropped silently.
 """

@@ -1,12 +1,21 @@
-"""Start the gateway on either runtime, as a real HTTP server on 127.0.0.1.
+"""Start the gateway on any of three runtimes, as a real HTTP server on 127.0.0.1.
 
 * ``cpython``: the twin, ``python -m local_runner`` (KV = its SQLite file).
 * ``pyodide``: ``node tests/pyodide/harness.mjs``, the Worker in Pyodide
-  behind a tiny stand-in for workerd (KV = Miniflare's KV namespace).
+  0.28.2 behind a tiny stand-in for workerd (KV = Miniflare's KV namespace).
+* ``workerd``: ``node tests/workerd/miniflare_gateway.mjs``, the unchanged
+  Worker on real workerd through Miniflare's API, with the offline dev
+  Pyodide bundle (scripts/workerd/README.md); settings and secrets from a
+  ``.dev.vars`` file, KV = Miniflare's KV namespace behind a wrapper that can
+  fail on demand, ``RATE_LIMITER`` = Miniflare's binding as wrangler.toml
+  declares it.
 
-Both are driven through one :class:`Gateway` interface, so a behaviour case
+All are driven through one :class:`Gateway` interface, so a behaviour case
 is written once. ``instances=2`` gives two gateways sharing one KV: two twin
-processes on one SQLite file, or two Pyodide isolates in one harness.
+processes on one SQLite file, two Pyodide isolates in one harness, or two
+Workers (two isolates) in one workerd.
+
+The runtime is chosen here and nowhere else (:func:`start_gateway`).
 """
 
 from __future__ import annotations
@@ -23,12 +32,13 @@ from typing import Any
 import httpx
 
 from devstack.process import REPO as ROOT
-from devstack.process import Service, free_port, start_healthy, tool_env
-from devstack.services import twin
+from devstack.process import Service, ServiceError, free_port, start_healthy, tool_env
+from devstack.services import twin, workerd_env
 from local_runner.kv import SqliteKV
 
 HARNESS = ROOT / "tests" / "pyodide" / "harness.mjs"
-RUNTIMES = ("cpython", "pyodide")
+RUNTIMES = ("cpython", "pyodide", "workerd")
+WORKERD_LAUNCHER = ROOT / "tests" / "workerd" / "miniflare_gateway.mjs"
 START_TIMEOUT_S = 90.0
 
 
@@ -85,7 +95,7 @@ class Gateway:
         return [r for r in self.log_records() if r.get("event") == name]
 
     def wait_for_event(self, name: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
-        """Log lines are flushed asynchronously by both runtimes; wait for one to appear."""
+        """Log lines are flushed asynchronously by every runtime; wait for one to appear."""
         deadline = time.monotonic() + timeout_s
         while not (found := self.events(name)) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -276,12 +286,89 @@ class HarnessGateway(Gateway):
             self.fail_file.unlink()
 
 
+class WorkerdGateway(Gateway):
+    """The Worker on real workerd (Miniflare's API); see tests/workerd/miniflare_gateway.mjs."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int) -> None:
+        super().__init__("workerd", workdir)
+        self._env = dict(env)
+        self._kv = kv
+        self._instances = instances
+        self.base_url = ""
+        self.control_url = ""
+
+    def start(self) -> WorkerdGateway:
+        from devstack.services import workerd_overlay, write_dev_vars
+
+        overlay = workerd_overlay(self.workdir / "wrangler.dev.json")
+        env_file = write_dev_vars(self.workdir / ".dev.vars", self._env)
+        args = ["node", str(WORKERD_LAUNCHER), "--config", str(overlay), "--env-file", str(env_file)]
+        args += ["--instances", str(self._instances)]
+        args += ["--kv-persist", str(self.workdir / "state")] if self._kv else ["--no-kv"]
+        if self._env.get("RATE_LIMIT_REQUESTS"):
+            args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
+        service = Service("workerd", args, log_path=self.workdir / "workerd.log", env=workerd_env())
+        self.services.append(service)
+        service.start().wait_until(self._ready, timeout_s=START_TIMEOUT_S, what="READY")
+        # The first request loads Pyodide and imports the gateway in each isolate: do it here,
+        # so no case pays for it (and a broken import fails the start, not a case).
+        for instance in range(self._instances):
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                try:
+                    if self.get("/_gateway/health", instance=instance).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or not service.running():
+                    raise ServiceError(f"workerd gateway {instance} never became healthy:\n{self.output()[-4000:]}")
+                time.sleep(0.2)
+        return self
+
+    def _ready(self) -> bool:
+        for line in self.output().splitlines():
+            if line.startswith("READY "):
+                _, self.base_url, self.control_url = line.split()
+                return True
+        return False
+
+    def url(self, instance: int = 0) -> str:
+        return self.base_url
+
+    def headers_for(self, instance: int) -> dict[str, str]:
+        # Miniflare's entry Worker routes a request to the Worker this header names.
+        return {"mf-route-override": f"gateway-{instance}"} if instance else {}
+
+    def kv_put(self, key: str, value: str, ttl: int | None = None) -> None:
+        body = {"key": key, "value": value, **({"expirationTtl": ttl} if ttl else {})}
+        self.client.post(self.control_url + "/kv-put", json=body).raise_for_status()
+
+    def kv_put_many(self, entries: Mapping[str, str]) -> None:
+        body = [{"key": key, "value": value} for key, value in entries.items()]
+        self.client.post(self.control_url + "/kv-put", json=body, timeout=120).raise_for_status()
+
+    def kv_get(self, key: str) -> str | None:
+        response = self.client.get(self.control_url + "/kv-get", params={"key": key})
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.text
+
+    @contextmanager
+    def kv_outage(self) -> Iterator[None]:
+        self.client.post(self.control_url + "/kv-outage/on").raise_for_status()
+        try:
+            yield
+        finally:
+            self.client.post(self.control_url + "/kv-outage/off").raise_for_status()
+
+
 def start_gateway(
     runtime: str, workdir: Path, env: Mapping[str, str], *, kv: bool = False, instances: int = 1
 ) -> Gateway:
     """Start a gateway with settings ``env`` on ``runtime``; stop it with ``.stop()``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cls = {"cpython": TwinGateway, "pyodide": HarnessGateway}[runtime]
+    cls = {"cpython": TwinGateway, "pyodide": HarnessGateway, "workerd": WorkerdGateway}[runtime]
     gateway = cls(workdir, env, kv=kv, instances=instances)
     try:
         return gateway.start()

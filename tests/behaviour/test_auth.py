@@ -1,4 +1,4 @@
-"""API-key authentication, and the request log that must never show the key, on both runtimes."""
+"""API-key authentication, and the request log that must never show the key, on every runtime."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""A cloud gateway: backends from the BACKEND_CONFIG_KV namespace, on both runtimes.
+"""A cloud gateway: backends from the BACKEND_CONFIG_KV namespace, on every runtime.
 
 The twin reads its SQLite KV; the Worker reads Miniflare's KV namespace.
-Two instances share the KV (two twin processes on one SQLite file, or two
-Pyodide isolates in one harness) to show health results travel through it.
+Two instances share the KV (two twin processes on one SQLite file, two
+Pyodide isolates in one harness, or two Workers in one workerd) to show
+health results travel through it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every proxied answer says what served it and how the time was spent, on both runtimes.
+"""Every proxied answer says what served it and how the time was spent, on every runtime.
 
 ``x-backend``/``x-backend-location`` name the entry that answered and a W3C
 ``Server-Timing`` header splits upstream from gateway time; CORS exposes all

@@ -1,8 +1,9 @@
-"""Rate limiting, on both runtimes: the twin's token bucket and the Workers
-Rate Limiting binding (the harness's stand-in counts per key without a window,
-so every case here stays inside one period).
+"""Rate limiting, on every runtime: the twin's token bucket and the Workers
+Rate Limiting binding (the harness's stand-in counts per key without a window;
+on workerd, Miniflare's binding as wrangler.toml declares it, with the limit
+set to RATE_LIMIT_REQUESTS; every case here stays inside one period).
 
-Both limit per client address. Each case talks to the gateway from its own
+All limit per client address. Each case talks to the gateway from its own
 loopback address (127.0.0.N), so each starts with the whole budget whatever
 ran before it. The soak under a rate limit is twin-only: tests/hardening/test_load.py.
 """

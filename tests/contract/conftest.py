@@ -10,6 +10,10 @@ Every test that takes ``api`` runs once per target:
     gateway-cf-d1        the gateway twin, ``x-backend: cf-d1``
     gateway-ruby-sqlite  the gateway twin, ``x-backend: ruby-sqlite``
     gateway-python-postgres  the gateway twin, ``x-backend: python-postgres``
+    worker-bun-sqlite    the gateway Worker (src/entry.py) under ``wrangler dev`` on real
+                         workerd, cloud mode, its registry in wrangler's local KV;
+                         ``x-backend: bun-sqlite`` (the same bun-sqlite as above)
+    worker-cf-d1         the gateway Worker, ``x-backend: cf-d1``
 
 Servers are session fixtures started lazily on first use (``-k direct`` only
 starts the two backends) on 127.0.0.1 with temporary data, and stopped at the
@@ -73,6 +77,8 @@ LOCAL_TARGETS = (
     "gateway-cf-d1",
     "gateway-ruby-sqlite",
     "gateway-python-postgres",
+    "worker-bun-sqlite",
+    "worker-cf-d1",
 )
 TARGETS = ("external",) if EXTERNAL_URL else LOCAL_TARGETS
 
@@ -153,6 +159,32 @@ def gateway_url(
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def worker_url(
+    bun_sqlite_url: str, cf_d1_url: str, logs_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The Worker gateway (devstack.services.worker), backends pushed by gateway-registry --local."""
+    state = tmp_path_factory.mktemp("worker")
+    config = services.workerd_overlay(state / "config" / "wrangler.dev.json")
+    backends = [
+        {"id": "bun-sqlite", "url": bun_sqlite_url, "type": "cloud", "healthEndpoint": "/health"},
+        {"id": "cf-d1", "url": cf_d1_url, "type": "cloud", "healthEndpoint": "/health"},
+    ]
+    try:
+        services.push_registry(backends, state / "backends.local.json", state / "kv", logs_dir, config=config)
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    port = free_port()
+    settings = {"ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "bun-sqlite"}
+    # Rate limiting off, as for the twin target: the suite sends far more than 600 requests a minute.
+    service = services.worker(
+        port, settings, logs_dir, kv_persist=state / "kv", config=config, rate_limit=0, name="worker"
+    )
+    start_or_fail(service, WRANGLER_DEADLINE_S)
+    yield f"http://127.0.0.1:{port}"
+    service.stop()
+
+
 # -- targets -----------------------------------------------------------------
 
 
@@ -173,6 +205,8 @@ def resolve_target(request: pytest.FixtureRequest, name: str) -> Target:
     if via == "direct":
         url = request.getfixturevalue(f"{backend.replace('-', '_')}_url")
         return Target(name, url, backend)
+    if via == "worker":
+        return Target(name, request.getfixturevalue("worker_url"), backend, {"x-backend": backend})
     return Target(name, request.getfixturevalue("gateway_url"), backend, {"x-backend": backend})
 
 

@@ -259,12 +259,25 @@ def test_local_mode_answers_health_and_proxies_to_the_backend_named_by_x_backend
         response = httpx.post(
             dev.url + "/tasks?list=inbox", headers={"x-backend": "echo"}, json={"title": "t"}, timeout=30
         )
+        # wrangler dev's proxy Worker forwards the request with fetch(), which drops `Connection`
+        # but keeps the names it listed: the gateway never learns they were hop-by-hop, so they
+        # reach the backend here (README, "Where runtimes differ"; the behaviour suite pins the
+        # other runtimes in test_local.py).
+        listed = httpx.get(
+            dev.url + "/listed",
+            headers={"x-backend": "echo", "connection": "keep-alive, x-client-hop", "x-client-hop": "s"},
+            timeout=30,
+        )
 
     assert response.status_code == 200, response.text
     assert response.json() == {"method": "POST", "path": "/tasks?list=inbox"}
-    (seen,) = upstream.proxied()
+    seen, hop = upstream.proxied()
     assert json.loads(seen.body) == {"title": "t"}
     assert seen.headers["x-request-id"] == response.headers["x-request-id"]
+    assert listed.status_code == 200, listed.text
+    assert hop.path == "/listed"
+    assert hop.headers.get("x-client-hop") == "s"
+    assert "x-client-hop" not in hop.headers.get("connection", "")
 
 
 def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, config: Path, upstream: Upstream) -> None:

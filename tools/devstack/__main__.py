@@ -1,6 +1,7 @@
 """Run the whole local GTD stack: the backends, the gateway twin and the web app.
 
-    .venv/bin/python -m devstack           # what `make run` does; Ctrl-C stops everything
+    .venv/bin/python -m devstack                   # what `make run` does; Ctrl-C stops everything
+    .venv/bin/python -m devstack --gateway worker  # `make run-worker`: the gateway is the Worker
 
 Starts, in order:
     bun-sqlite  http://127.0.0.1:3001  data in ./data/bun-sqlite/gtd.db
@@ -10,7 +11,11 @@ Starts, in order:
     ruby-sqlite http://127.0.0.1:3003  Sinatra on Puma, data in ./data/ruby-sqlite/gtd.db
     python-postgres  http://127.0.0.1:3004  Starlette + asyncpg; its own PostgreSQL on
                 127.0.0.1:54329, initdb into ./data/postgres on the first run
-    gateway     http://127.0.0.1:8787  python -m local_runner, ENVIRONMENT=local
+    gateway     http://127.0.0.1:8787  python -m local_runner, ENVIRONMENT=local; or, with
+                --gateway worker, the Worker (src/entry.py) under wrangler dev on real workerd
+                (offline Pyodide bundle), ENVIRONMENT=cloud, its backends from wrangler's local
+                KV in ./data/worker/, pushed by `gateway-registry push --local` from the
+                generated ./data/backends.local.json
     frontend    http://127.0.0.1:3000  the Next.js app (built once per change), API_KEY from the environment
 waits until each is healthy, prints example requests, and on SIGINT/SIGTERM
 stops them (gateway first), each process group with SIGTERM then SIGKILL
@@ -62,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--data-dir", type=Path, default=DATA, help="default: ./data")
     parser.add_argument("--frontend-port", type=int, default=3000)
+    parser.add_argument(
+        "--gateway",
+        choices=("twin", "worker"),
+        default="twin",
+        help="twin: python -m local_runner (default); worker: the Worker under wrangler dev, cloud mode over KV",
+    )
     parser.add_argument("--no-gateway", action="store_true", help="run only the backends")
     parser.add_argument("--no-frontend", action="store_true", help="do not build or start the web app")
     parser.add_argument("--deadline", type=float, default=90, help="seconds to wait for each service (default 90)")
@@ -91,13 +102,59 @@ def build(args: argparse.Namespace) -> tuple[list[Service], PgServer, Path]:
             "BACKEND_RUBY_SQLITE_URL": f"http://127.0.0.1:{args.ruby_port}",
             "BACKEND_PYTHON_POSTGRES_URL": f"http://127.0.0.1:{args.python_port}",
         }
-        # The user's environment and .env apply (API_KEY, CORS_ALLOW_ORIGINS, ...).
-        stack.append(services.twin(args.gateway_port, settings, logs / "gateway.log", inherit_env=True))
+        if args.gateway == "worker":
+            stack.append(worker_gateway(args, data, logs))
+        else:
+            # The user's environment and .env apply (API_KEY, CORS_ALLOW_ORIGINS, ...).
+            stack.append(services.twin(args.gateway_port, settings, logs / "gateway.log", inherit_env=True))
         if not args.no_frontend:
             gateway_url = f"http://127.0.0.1:{args.gateway_port}"
             api_key = os.environ.get("API_KEY") or None
             stack.append(services.frontend(args.frontend_port, gateway_url, logs, api_key=api_key))
     return stack, database, data
+
+
+#: Settings a user's environment passes to the Worker gateway (the twin inherits the whole environment).
+WORKER_SETTINGS_FROM_ENV = (
+    "API_KEY",
+    "CORS_ALLOW_ORIGINS",
+    "DEFAULT_BACKEND",
+    "UPSTREAM_TIMEOUT_MS",
+    "HEALTH_TTL_S",
+    "HEALTH_RETRY_S",
+    "HEALTH_TIMEOUT_MS",
+    "REGISTRY_TTL_S",
+    "REGISTRY_STALE_S",
+    "MAX_HEADER_BYTES",
+    "MAX_BODY_BYTES",
+)
+
+
+def worker_backends(args: argparse.Namespace) -> list[dict[str, str]]:
+    """The registry documents of the Worker gateway: one cloud entry per backend of the stack.
+
+    Cloud entries may be http for loopback hosts. cf-d1's cloud entry is the stand-in for the
+    deployed cf-d1, as for the twin's `x-backend-location: cloud`.
+    """
+    return [
+        {"id": "bun-sqlite", "name": "Bun + SQLite", "url": f"http://127.0.0.1:{args.bun_port}"},
+        {"id": "cf-d1", "name": "Cloudflare D1 (cloud stand-in)", "url": f"http://127.0.0.1:{args.d1_cloud_port}"},
+        {"id": "ruby-sqlite", "name": "Ruby + SQLite", "url": f"http://127.0.0.1:{args.ruby_port}"},
+        {"id": "python-postgres", "name": "Python + PostgreSQL", "url": f"http://127.0.0.1:{args.python_port}"},
+    ]
+
+
+def worker_gateway(args: argparse.Namespace, data: Path, logs: Path) -> Service:
+    """The Worker gateway's Service, its registry pushed into wrangler's local KV first."""
+    documents = [
+        {**doc, "type": "cloud", "region": "local", "healthEndpoint": "/health"} for doc in worker_backends(args)
+    ]
+    persist = data / "worker"
+    log(f"pushing {len(documents)} backends into the Worker's local KV ({persist})")
+    services.push_registry(documents, data / "backends.local.json", persist, logs)
+    settings = {"ENVIRONMENT": "cloud", "DEFAULT_BACKEND": "bun-sqlite"}
+    settings.update({name: os.environ[name] for name in WORKER_SETTINGS_FROM_ENV if os.environ.get(name)})
+    return services.worker(args.gateway_port, settings, logs, kv_persist=persist)
 
 
 def banner(args: argparse.Namespace, stack: list[Service]) -> str:
@@ -108,6 +165,23 @@ def banner(args: argparse.Namespace, stack: list[Service]) -> str:
         return "\n".join(["Backends:", *lines, ""])
     gw = f"http://127.0.0.1:{args.gateway_port}"
     app = [] if args.no_frontend else [f"Open the app: http://127.0.0.1:{args.frontend_port}", ""]
+    if args.gateway == "worker":
+        return "\n".join(
+            [
+                *app,
+                f"Gateway: {gw}  (the Worker under wrangler dev, ENVIRONMENT=cloud; "
+                f"registry: {args.data_dir.resolve() / 'backends.local.json'})",
+                *lines,
+                "",
+                f"  curl {gw}/tasks                               # DEFAULT_BACKEND: bun-sqlite",
+                f"  curl -H 'x-backend: ruby-sqlite' {gw}/tasks",
+                f"  curl -H 'x-backend: python-postgres' {gw}/tasks",
+                f"  curl -H 'x-backend: cf-d1' {gw}/tasks         # the cloud stand-in",
+                f"  curl {gw}/_gateway/backends",
+                f"  curl -i -H 'x-backend-location: local' {gw}/tasks   # 400: a cloud gateway never routes locally",
+                "",
+            ]
+        )
     task = "-H 'content-type: application/json' -d '{\"title\":\"Buy milk\"}'"
     return "\n".join(
         [

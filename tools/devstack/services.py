@@ -7,6 +7,9 @@ and the benchmarks, so every place starts a service the same way.
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
 import signal
 import subprocess
 import sys
@@ -180,6 +183,149 @@ def twin(
         health_url=f"http://127.0.0.1:{port}/_gateway/health",
         log_path=log_path,
         env=tool_env({"PYTHONUNBUFFERED": "1", **settings}, inherit=inherit_env),
+    )
+
+
+# -- the Worker on real workerd (scripts/workerd/README.md) ------------------------------------
+
+WORKERD_SCRIPTS = REPO / "scripts" / "workerd"
+#: The dev overlay `make run-worker` uses (git-ignored, like all of .cache/).
+WORKER_OVERLAY = REPO / ".cache" / "workerd" / "wrangler.dev.json"
+_DEV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def workerd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A clean environment for wrangler/Miniflare running workerd on the offline Pyodide bundle."""
+    return tool_env(
+        {
+            **WRANGLER_ENV,
+            "MINIFLARE_WORKERD_PATH": str(WORKERD_SCRIPTS / "workerd-offline"),
+            "CLOUDFLARE_CF_FETCH_ENABLED": "false",  # no attempt to download Request.cf data
+            **(extra or {}),
+        },
+        inherit=False,
+    )
+
+
+def workerd_overlay(out: Path = WORKER_OVERLAY, *, rate_limit: int | None = None) -> Path:
+    """Write the dev overlay of wrangler.toml (scripts/workerd/dev_config.py) at ``out``.
+
+    ``rate_limit`` changes the ``RATE_LIMITER`` binding's limit (per client address and
+    period); ``0`` removes the binding, which turns rate limiting off. None keeps wrangler.toml's.
+    """
+    spec = importlib.util.spec_from_file_location("workerd_dev_config", WORKERD_SCRIPTS / "dev_config.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = Path(module.write_overlay(out))
+    if rate_limit is not None:
+        overlay = json.loads(path.read_text(encoding="utf-8"))
+        if rate_limit == 0:
+            overlay.pop("ratelimits", None)
+        else:
+            for binding in overlay.get("ratelimits", []):
+                binding["simple"]["limit"] = rate_limit
+        text = json.dumps(overlay, indent=2) + "\n"
+        if path.read_text(encoding="utf-8") != text:  # keep mtime for wrangler's watcher
+            path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_dev_vars(path: Path, settings: Mapping[str, str]) -> Path:
+    """``settings`` as a ``.dev.vars`` file (dotenv), the way wrangler dev takes secrets."""
+    lines = []
+    for name, value in settings.items():
+        if not _DEV_VAR_NAME.match(name) or any(c in value for c in '"\\\n\r'):
+            raise ValueError(f"{name}: cannot be written to a .dev.vars file")
+        lines.append(f'{name}="{value}"\n')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def push_registry(
+    backends: Sequence[Mapping[str, str]],
+    file: Path,
+    persist_dir: Path,
+    log_dir: Path,
+    *,
+    config: Path = WORKER_OVERLAY,
+    timeout_s: float = 120,
+) -> None:
+    """Write ``backends`` to ``file`` and push them into wrangler's local KV in ``persist_dir``.
+
+    ``gateway-registry push FILE --local --prune`` (tools/gateway_registry): validated like a
+    deploy, and exactly these backends afterwards. Run it while no wrangler dev holds the state.
+    """
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps({"backends": list(backends)}, indent=2) + "\n", encoding="utf-8")
+    workerd_overlay(config)
+    log_path = log_dir / "gateway-registry.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable, "-m", "gateway_registry.cli", "push", str(file),
+        "--local", "--persist-to", str(persist_dir.resolve()), "--prune",
+        "--config", str(config), "--wrangler", str(NODE_BIN / "wrangler"),
+    ]  # fmt: skip
+    with open(log_path, "ab") as log:
+        try:
+            result = subprocess.run(
+                argv,
+                env=workerd_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ServiceError(f"gateway-registry push timed out after {timeout_s}s.\n{tail(log_path)}") from exc
+    if result.returncode != 0:
+        raise ServiceError(
+            f"gateway-registry push failed (status {result.returncode}).\n"
+            f"--- last lines of {log_path} ---\n{tail(log_path)}"
+        )
+
+
+def worker(
+    port: int,
+    settings: Mapping[str, str],
+    log_dir: Path,
+    *,
+    kv_persist: Path,
+    config: Path = WORKER_OVERLAY,
+    rate_limit: int | None = None,
+    name: str = "gateway",
+) -> Service:
+    """The gateway Worker (src/entry.py) under ``wrangler dev`` on 127.0.0.1:``port``.
+
+    workerd runs on the offline Pyodide bundle (``MINIFLARE_WORKERD_PATH``) with the dev
+    overlay ``config``; ``settings`` (vars and secrets) go in a ``.dev.vars`` file next to the
+    logs, passed with ``--env-file``; KV (and D1, …) state lives in ``kv_persist``, where
+    ``wrangler kv key put --local --persist-to`` and ``gateway-registry push --local`` write.
+    ``rate_limit``: see :func:`workerd_overlay` (None: wrangler.toml's 600 per minute).
+    """
+    workerd_overlay(config, rate_limit=rate_limit)
+    env_file = write_dev_vars(log_dir / f"{name}.dev.vars", settings)
+    argv = [
+        str(NODE_BIN / "wrangler"),
+        "dev",
+        "--config", str(config),
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--inspector-port", "0",
+        "--persist-to", str(kv_persist.resolve()),
+        "--env-file", str(env_file),
+        "--show-interactive-dev-session=false",
+    ]  # fmt: skip
+    return Service(
+        name=name,
+        argv=argv,
+        health_url=f"http://127.0.0.1:{port}/_gateway/health",
+        log_path=log_dir / f"{name}.log",
+        env=workerd_env({"WRANGLER_LOG_PATH": str(log_dir / "wrangler-logs")}),
+        stop_signal=signal.SIGINT,
     )
 
 
