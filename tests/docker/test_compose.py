@@ -1,6 +1,6 @@
 """The isolated Docker Compose stack (docker-compose.yml), end to end, offline.
 
-Starts a private dockerd (tests/docker/engine.py), builds the six images from
+Starts a private dockerd (tests/docker/engine.py), builds the five images from
 locally made base images, runs ``docker compose up -d --wait`` and proves:
 
 - requests reach each of the four backends through the gateway's published
