@@ -30,7 +30,6 @@ import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
@@ -188,6 +187,8 @@ async def _listening(url: str) -> bool:
         connect = import_from_javascript("cloudflare:sockets").connect
     except Exception:  # noqa: BLE001 — no sockets API here (Node harness): keep the text's answer
         return False
+    from urllib.parse import urlsplit  # the failure path only: keep it off the cold start
+
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     socket = None

@@ -184,6 +184,31 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def run_logged(
+    what: str, argv: Sequence[str], log_path: Path, *, env: Mapping[str, str], cwd: Path = REPO, timeout_s: float
+) -> None:
+    """Run a command to completion, its output appended to ``log_path``; ServiceError naming ``what`` if it fails."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        try:
+            result = subprocess.run(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ServiceError(f"{what} timed out after {timeout_s:g}s.\n{tail(log_path)}") from exc
+    if result.returncode != 0:
+        raise ServiceError(
+            f"{what} failed (status {result.returncode}).\n--- last lines of {log_path} ---\n{tail(log_path)}"
+        )
+
+
 def start_healthy(service: Service, timeout_s: float) -> Service:
     """Start ``service`` and wait until it is healthy; stop it again if it is not."""
     service.start()

@@ -11,13 +11,12 @@ import importlib.util
 import json
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .process import NODE_BIN, REPO, Service, ServiceError, tail, tool_env
+from .process import NODE_BIN, REPO, Service, ServiceError, run_logged, tool_env
 
 if TYPE_CHECKING:
     from pgserver import PgServer
@@ -101,31 +100,13 @@ def python_postgres(port: int, database_url: str, log_dir: Path, host: str = "12
 
 def apply_d1_migrations(persist_dir: Path, log_dir: Path, timeout_s: float = 120) -> None:
     """``wrangler d1 migrations apply gtd --local`` into ``persist_dir`` (idempotent)."""
-    log_path = log_dir / "cf-d1-migrations.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         str(NODE_BIN / "wrangler"),
         "d1", "migrations", "apply", "gtd", "--local",
         "--persist-to", str(persist_dir.resolve()),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        try:
-            result = subprocess.run(
-                argv,
-                cwd=CF_D1_DIR,
-                env=tool_env(WRANGLER_ENV),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-                start_new_session=True,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ServiceError(f"cf-d1 migrations timed out after {timeout_s}s.\n{tail(log_path)}") from exc
-    if result.returncode != 0:
-        raise ServiceError(
-            f"cf-d1 migrations failed (status {result.returncode}).\n--- last lines of {log_path} ---\n{tail(log_path)}"
-        )
+    log_path = log_dir / "cf-d1-migrations.log"
+    run_logged("cf-d1 migrations", argv, log_path, env=tool_env(WRANGLER_ENV), cwd=CF_D1_DIR, timeout_s=timeout_s)
 
 
 def cf_d1(
@@ -261,31 +242,13 @@ def push_registry(
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps({"backends": list(backends)}, indent=2) + "\n", encoding="utf-8")
     workerd_overlay(config)
-    log_path = log_dir / "gateway-registry.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable, "-m", "gateway_registry.cli", "push", str(file),
         "--local", "--persist-to", str(persist_dir.resolve()), "--prune",
         "--config", str(config), "--wrangler", str(NODE_BIN / "wrangler"),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        try:
-            result = subprocess.run(
-                argv,
-                env=workerd_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-                start_new_session=True,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ServiceError(f"gateway-registry push timed out after {timeout_s}s.\n{tail(log_path)}") from exc
-    if result.returncode != 0:
-        raise ServiceError(
-            f"gateway-registry push failed (status {result.returncode}).\n"
-            f"--- last lines of {log_path} ---\n{tail(log_path)}"
-        )
+    log_path = log_dir / "gateway-registry.log"
+    run_logged("gateway-registry push", argv, log_path, env=workerd_env(), timeout_s=timeout_s)
 
 
 def worker(
@@ -363,26 +326,12 @@ def build_frontend(log_dir: Path, timeout_s: float = 900) -> None:
     if frontend_is_built():
         return
     log_path = log_dir / "frontend-build.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     steps = [["npm", "run", "build"]]
     if not (FRONTEND_DIR / "node_modules" / "next").exists():
         steps.insert(0, ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+    env = tool_env({"NEXT_TELEMETRY_DISABLED": "1"})
     for argv in steps:
-        with open(log_path, "ab") as log:
-            result = subprocess.run(
-                argv,
-                cwd=FRONTEND_DIR,
-                env=tool_env({"NEXT_TELEMETRY_DISABLED": "1"}),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-            )
-        if result.returncode != 0:
-            raise ServiceError(
-                f"frontend: `{' '.join(argv)}` failed (status {result.returncode}).\n"
-                f"--- last lines of {log_path} ---\n{tail(log_path)}"
-            )
+        run_logged(f"frontend: `{' '.join(argv)}`", argv, log_path, env=env, cwd=FRONTEND_DIR, timeout_s=timeout_s)
     if not FRONTEND_SERVER.exists():
         raise ServiceError(f"frontend: the build did not produce {FRONTEND_SERVER}")
 

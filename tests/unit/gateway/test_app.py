@@ -12,6 +12,7 @@ from gateway.errors import UpstreamConnectError, UpstreamProtocolError
 from gateway.headers import HeaderMap
 from gateway.runtime import Response
 from gateway.settings import Settings, SettingsError
+from tests.support.logs import REQUEST_LINE_FIELDS
 from tests.unit.fakes import (
     BUN_URL,
     D1_CLOUD_URL,
@@ -776,18 +777,7 @@ async def test_one_log_line_per_proxied_request():
     h.upstream.proxy = slow
     response = await h.send("POST", "/tasks?token=abc", [("x-request-id", "rid-1")])
     (line,) = h.logs.requests()
-    assert set(line) == {
-        "ts",
-        "request_id",
-        "method",
-        "path",
-        "backend",
-        "location",
-        "status",
-        "duration_ms",
-        "upstream_ms",
-        "outcome",
-    }
+    assert set(line) == REQUEST_LINE_FIELDS
     assert line["request_id"] == response.headers.get("x-request-id") == "rid-1"
     routed = (line["method"], line["path"], line["backend"], line["location"])
     assert routed == ("POST", "/tasks", "bun-sqlite", "local")
