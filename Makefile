@@ -11,7 +11,7 @@ export WRANGLER_SEND_METRICS := false
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
-.PHONY: setup run lint test test-fast bench clean
+.PHONY: setup run lint test test-fast bench bench-backends clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk $(STAMPS)/pyodide-bundle
 
@@ -71,6 +71,11 @@ test-fast: setup lint
 
 bench: setup
 	./bench/run.sh
+
+# The GTD workload against every backend, directly and through the gateway
+# (docs/benchmarks.md); BENCH_ARGS=--quick for a 1–2 minute run.
+bench-backends: setup $(STAMPS)/system
+	$(PY) bench/backends/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache/stamps
