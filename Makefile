@@ -12,7 +12,7 @@ export NEXT_TELEMETRY_DISABLED := 1
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
-.PHONY: setup run run-worker lint test test-fast bench clean
+.PHONY: setup run run-worker lint test test-fast bench bench-backends clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk $(STAMPS)/pyodide-bundle
 
@@ -77,6 +77,11 @@ test-fast: setup lint
 
 bench: setup
 	./bench/run.sh
+
+# The GTD workload against every backend, directly and through the gateway
+# (docs/benchmarks.md); BENCH_ARGS=--quick for a 1–2 minute run.
+bench-backends: setup $(STAMPS)/system
+	$(PY) bench/backends/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache/stamps

@@ -17,7 +17,7 @@ from typing import IO, Any
 from gateway.headers import HeaderMap
 from gateway.runtime import KV, Body, Platform, SystemClock, UpstreamFetch
 
-from .bodies import UpstreamBody
+from .bodies import UpstreamBody, capture, read
 from .rate_limit import TokenBucketLimiter
 
 
@@ -75,6 +75,8 @@ def build_platform(
         log=log,
         defer=tasks,
         discard=discard,
+        capture=capture,
+        read=read,
         kv=kv,
         rate_limiter=limiter,
     )

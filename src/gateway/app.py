@@ -40,6 +40,7 @@ from .registry.cloud import CloudRegistry
 from .registry.local import LocalRegistry
 from .runtime import Headers, Platform, Request, Response
 from .settings import Settings, SettingsError, parse_cors_origins
+from .shadow import ShadowTraffic
 from .urls import Target, split_url
 
 GATEWAY_PREFIX = "/_gateway/"
@@ -60,6 +61,7 @@ class Gateway:
         self.auth = ApiKeyAuth(settings.api_key) if settings.api_key else None
         self.health = HealthMonitor(settings, platform)
         self.registry = create_registry(settings, platform)
+        self.shadow = ShadowTraffic(settings, platform, self._healthy_backend, self.health.mark_unhealthy)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request; every failure becomes a JSON error answer."""
@@ -104,10 +106,13 @@ class Gateway:
             raise InvalidBackend()
         location = self._location(request.headers.get("x-backend-location"))
         log.backend, log.location = backend_id, location
-        backend = await self._resolve(backend_id, location)
-        await self.health.gate(backend)
+        backend = await self._healthy_backend(backend_id, location)
+        # Whether a copy goes to a second backend after the answer (gateway.shadow).
+        shadow = self.shadow.plan(request, headers, backend, rid, parts)
 
         forwarding_headers(headers, parts, request.client_ip, request_id=rid, version=self.settings.version)
+        if shadow is not None:
+            request = self.shadow.copy_request(shadow, request, headers)
         upstream_started = self.platform.clock.monotonic()
         try:
             response = await forward(
@@ -119,8 +124,14 @@ class Gateway:
                 timeout_s=self.settings.upstream_timeout_s,
                 on_connect_error=self.health.mark_unhealthy,
             )
+        except BaseException:
+            if shadow is not None:
+                self.shadow.abandon(shadow)
+            raise
         finally:
             log.upstream_ms = round((self.platform.clock.monotonic() - upstream_started) * 1000, 3)
+        if shadow is not None:
+            response.body = self.shadow.launch(shadow, response)
         # Which entry served this answer, so a client can show it (and an
         # upstream cannot claim another backend's name).
         response.headers.set("x-backend", backend.id)
@@ -156,6 +167,12 @@ class Gateway:
             raise InvalidLocation()
         return location
 
+    async def _healthy_backend(self, backend_id: str, location: Location) -> Backend:
+        """The entry for (id, location), gated on its health; a GatewayError when there is none."""
+        backend = await self._resolve(backend_id, location)
+        await self.health.gate(backend)
+        return backend
+
     async def _resolve(self, backend_id: str, location: Location) -> Backend:
         if self.settings.environment == "cloud" and location == "local":
             # Fail closed: a gateway on Cloudflare has no business calling local hosts.
@@ -176,10 +193,12 @@ class Gateway:
         )
 
     async def _gateway_endpoint(self, method: str, endpoint: str) -> Response:
-        if endpoint != "backends":
+        if endpoint not in ("backends", "shadow"):
             raise NotFound()
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed("GET, HEAD")
+        if endpoint == "shadow":
+            return self._json(200, self.shadow.report())
         entries: dict[str, dict[str, Any]] = {}
         for backend in await self.registry.list():
             entry = entries.setdefault(

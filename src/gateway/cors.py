@@ -12,7 +12,7 @@ from .runtime import Headers
 from .settings import Settings
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "authorization, content-type, x-api-key, x-backend, x-backend-location, x-request-id"
+ALLOW_HEADERS = "authorization, content-type, x-api-key, x-backend, x-backend-location, x-backend-shadow, x-request-id"
 #: What a browser script may read of an answer: the request id, which backend served it, the timing split.
 EXPOSE_HEADERS = "x-request-id, x-backend, x-backend-location, server-timing"
 MAX_AGE_S = "600"

@@ -134,6 +134,27 @@ class SystemClock:
         return time.monotonic()
 
 
+class Capture(Protocol):
+    """Copy a body as it passes (``Platform.capture``), for shadow traffic.
+
+    Returns the body to hand on in place of ``body`` (it carries the same
+    bytes, at the same pace, to whoever reads it) and a future of a copy of
+    those bytes: ``None`` when the body is longer than ``limit`` or was not
+    read to its end. The copy is held in memory, so callers pass only bodies
+    whose declared length is within ``limit``. Workers: ``ReadableStream.tee()``
+    with the second branch read into Python; CPython: a wrapper that keeps
+    the chunks as the server writes them out.
+    """
+
+    def __call__(self, body: Body, limit: int) -> tuple[Body, Awaitable[bytes | None]]: ...
+
+
+class ReadBody(Protocol):
+    """Read a fetched body to its end (``Platform.read``): ``None`` past ``limit`` (the rest is dropped)."""
+
+    def __call__(self, body: Body, limit: int) -> Awaitable[bytes | None]: ...
+
+
 class RateLimiter(Protocol):
     """Answers whether one more request under ``key`` is allowed now."""
 
@@ -148,7 +169,9 @@ class Platform:
     none (the twin without ``--kv-path``). ``defer`` schedules work that may
     outlive the response (``ctx.waitUntil`` on Workers, a task on CPython).
     ``discard`` releases a fetched body the core does not forward (a health
-    check's). ``rate_limiter`` is None unless the runtime binds one.
+    check's). ``capture`` copies a body as it streams past and ``read``
+    reads a fetched one (both for shadow traffic, ``gateway.shadow``).
+    ``rate_limiter`` is None unless the runtime binds one.
     """
 
     fetch: UpstreamFetch
@@ -157,5 +180,7 @@ class Platform:
     log: Callable[[str], None]
     defer: Callable[[Awaitable[Any]], None]
     discard: Callable[[Body], Awaitable[None]]
+    capture: Capture
+    read: ReadBody
     kv: KV | None = None
     rate_limiter: RateLimiter | None = None

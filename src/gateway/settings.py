@@ -48,6 +48,14 @@ class Settings:
     rate_limit_period_s: int = 60
     version: str = __version__
     local_backends: tuple[Backend, ...] = ()
+    #: Shadow traffic (``gateway.shadow``): the backend every request is copied to, if any.
+    shadow_backend: str | None = None
+    shadow_sample_rate: float = 1.0
+    shadow_writes: bool = False
+    shadow_max_concurrent: int = 16
+    shadow_max_body_bytes: int = 256 * 1024
+    shadow_timeout_s: float = 10.0
+    shadow_ignore_fields: frozenset[str] = frozenset({"id", "created_at", "updated_at"})
     #: Every string variable, for secrets a cloud backend document names.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -62,6 +70,9 @@ class Settings:
             raise SettingsError("DEFAULT_BACKEND", f"must match {BACKEND_ID.pattern}")
         cors_any, cors_origins = parse_cors_origins(env)
         rate_limit = read_int(env, "RATE_LIMIT_REQUESTS", 0, minimum=0)
+        shadow_backend = env.get("SHADOW_BACKEND", "").strip() or None
+        if shadow_backend is not None and not BACKEND_ID.fullmatch(shadow_backend):
+            raise SettingsError("SHADOW_BACKEND", f"must match {BACKEND_ID.pattern}")
         return cls(
             environment=environment,
             default_backend=default_backend,
@@ -79,6 +90,13 @@ class Settings:
             rate_limit_requests=rate_limit,
             rate_limit_period_s=read_int(env, "RATE_LIMIT_PERIOD_S", 60, minimum=1),
             local_backends=_local_backends(env),
+            shadow_backend=shadow_backend,
+            shadow_sample_rate=read_fraction(env, "SHADOW_SAMPLE_RATE", 1.0),
+            shadow_writes=read_bool(env, "SHADOW_WRITES", False),
+            shadow_max_concurrent=read_int(env, "SHADOW_MAX_CONCURRENT", 16, minimum=1),
+            shadow_max_body_bytes=read_int(env, "SHADOW_MAX_BODY_BYTES", 256 * 1024, minimum=0),
+            shadow_timeout_s=read_int(env, "SHADOW_TIMEOUT_MS", 10000, minimum=1) / 1000,
+            shadow_ignore_fields=_field_names(env, "SHADOW_IGNORE_FIELDS", "id,created_at,updated_at"),
             secrets=MappingProxyType(dict(env)),
         )
 
@@ -108,6 +126,37 @@ def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise SettingsError(name, f"must be at least {minimum}, got {value}")
     return value
+
+
+def read_fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from 0 to 1 (``default`` when unset or blank); SettingsError otherwise."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"must be a number from 0 to 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects nan
+        raise SettingsError(name, f"must be a number from 0 to 1, got {raw!r}")
+    return value
+
+
+def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``true`` or ``false`` in any case (``default`` when unset or blank); SettingsError otherwise."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise SettingsError(name, f"must be 'true' or 'false', got {raw!r}")
+    return value == "true"
+
+
+def _field_names(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    """A comma-separated list of names; set but blank means none (no error: any string is a JSON key)."""
+    raw = env.get(name, default)
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _local_backends(env: Mapping[str, str]) -> tuple[Backend, ...]:

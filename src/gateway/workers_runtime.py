@@ -15,7 +15,8 @@ back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
   (``AbortSignal.timeout`` on concurrent fetches wedged isolates, workerd#6624);
 * ``kv`` wraps the ``BACKEND_CONFIG_KV`` binding, ``rate_limiter`` the
   optional ``RATE_LIMITER`` (Workers Rate Limiting) binding;
-* ``defer`` hands work to ``ctx.waitUntil`` of the request that started it.
+* ``defer`` hands work to ``ctx.waitUntil`` of the request that started it;
+* ``capture``/``read`` (shadow traffic) tee a JS body and read a branch.
 
 The platform and the gateway are built once per JS ``env`` object (workerd
 keeps one per isolate) and kept, so settings, registry and health cache
@@ -245,6 +246,54 @@ async def discard(body: Body) -> None:
             await body.cancel()
 
 
+def capture(body: Body, limit: int) -> tuple[Body, Awaitable[bytes | None]]:
+    """``runtime.Capture``: ``ReadableStream.tee()``; the second branch is read into Python.
+
+    The copy is read at once, in a task of its own, so the tee never holds
+    more for it than ``limit`` (the branch is cancelled past it) and the
+    first branch goes to its reader at the source's pace.
+    """
+    if isinstance(body, (bytes, bytearray, memoryview)) or _absent(body):
+        data = b"" if _absent(body) else bytes(body)
+        done: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        done.set_result(data if len(data) <= limit else None)
+        return body, done
+    first, second = body.tee()
+    copy = asyncio.ensure_future(read(second, limit))
+    copy.add_done_callback(_retrieve)
+    return first, copy
+
+
+async def read(body: Body, limit: int) -> bytes | None:
+    """``runtime.ReadBody`` over a JS ``ReadableStream``: cancelled past ``limit``."""
+    if _absent(body):
+        return b""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body) if len(body) <= limit else None
+    reader = body.getReader()
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            try:
+                chunk = await reader.read()
+            except JsException as exc:
+                raise UpstreamConnectError("body read failed") from exc
+            if chunk.done:
+                return b"".join(parts)
+            data = chunk.value.to_bytes()
+            size += len(data)
+            if size > limit:
+                with contextlib.suppress(JsException):
+                    await reader.cancel()
+                return None
+            parts.append(data)
+    except asyncio.CancelledError:
+        with contextlib.suppress(JsException):
+            reader.cancel()
+        raise
+
+
 class JsKV:
     """``runtime.KV`` over a Workers KV binding (string values only)."""
 
@@ -341,6 +390,8 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
         log=_log,
         defer=defer,
         discard=discard,
+        capture=capture,
+        read=read,
         kv=JsKV(bindings[KV_BINDING]) if KV_BINDING in bindings else None,
         rate_limiter=JsRateLimiter(bindings[RATE_LIMIT_BINDING]) if RATE_LIMIT_BINDING in bindings else None,
     )

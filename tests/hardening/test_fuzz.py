@@ -45,6 +45,10 @@ async def _discard(body) -> None:
     return None
 
 
+async def _nothing() -> None:
+    return None
+
+
 def _gateway(recorder: Recorder, **env: str):
     platform = Platform(
         fetch=recorder.fetch,
@@ -53,6 +57,8 @@ def _gateway(recorder: Recorder, **env: str):
         log=lambda line: None,
         defer=lambda awaitable: asyncio.ensure_future(awaitable),
         discard=_discard,
+        capture=lambda body, limit: (body, _nothing()),
+        read=lambda body, limit: _nothing(),
     )
     base = {
         "ENVIRONMENT": "local",

@@ -12,6 +12,10 @@ Routes (any method):
 * ``/status/<code>`` answers ``<code>`` with an empty body
 * anything else      200 JSON echo of the request, plus response headers a
                      proxy must treat with care (hop-by-hop, CORS, cookies)
+
+A test can change how one upstream answers everything but ``/health``:
+``mode = "hang"`` (never answers), ``mode = "garbage"`` (writes bytes that
+are not HTTP and closes), and ``echo_extra`` adds fields to the echo.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class Upstream:
     port: int
     health_status: int = 200
     received: list[Received] = field(default_factory=list)
+    mode: str = "echo"  # "echo" | "hang" | "garbage", for every path but /health
+    echo_extra: dict[str, object] = field(default_factory=dict)
     #: Stops the server so its port refuses connections (set by UpstreamServer).
     stop: Callable[[], None] = lambda: None
 
@@ -126,8 +132,12 @@ class UpstreamServer(ThreadedServer):
         )
         if path == "/health":
             return web.json_response({"status": "ok"}, status=self.state.health_status)
-        if path == "/hang":
+        if path == "/hang" or self.state.mode == "hang":
             await asyncio.sleep(3600)
+        if self.state.mode == "garbage" and request.transport is not None:
+            request.transport.write(b"\x00\xffNOT HTTP AT ALL\r\n\r\n{[")
+            request.transport.close()
+            await asyncio.sleep(3600)  # cancelled with the connection (handler_cancellation)
         if path.startswith("/status/"):
             return web.Response(status=int(path.rsplit("/", 1)[1]))
         if path == "/big":
@@ -146,6 +156,7 @@ class UpstreamServer(ThreadedServer):
                 "target": request.raw_path,
                 "body_length": length,
                 "body_sha256": digest.hexdigest(),
+                **self.state.echo_extra,
             },
             headers={
                 **UPSTREAM_HOP_HEADERS,

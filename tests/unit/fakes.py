@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from gateway.app import Gateway, build_gateway
 from gateway.headers import HeaderMap
 from gateway.runtime import Platform, Request, Response
+from gateway.shadow import ShadowTraffic
 
 BUN_URL = "http://bun.internal:3000"
 D1_LOCAL_URL = "http://d1.internal:8788"
@@ -221,6 +222,36 @@ class FakeLimiter:
         return self.allowed
 
 
+def capture(body: Any, limit: int) -> tuple[Any, Awaitable[bytes | None]]:
+    """``Platform.capture`` for test bodies: bytes, None, or an async iterable of bytes."""
+    copy: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+    if body is None or isinstance(body, bytes):
+        data = body or b""
+        copy.set_result(data if len(data) <= limit else None)
+        return body, copy
+
+    async def passing() -> AsyncIterator[bytes]:
+        parts: list[bytes] = []
+        try:
+            async for chunk in body:
+                parts.append(chunk)
+                yield chunk
+        finally:
+            data = b"".join(parts)
+            if not copy.done():
+                copy.set_result(data if len(data) <= limit else None)
+
+    return passing(), copy
+
+
+async def read(body: Any, limit: int) -> bytes | None:
+    """``Platform.read`` for test bodies."""
+    if body is None:
+        return b""
+    data = body if isinstance(body, bytes) else b"".join([chunk async for chunk in body])
+    return data if len(data) <= limit else None
+
+
 LOCAL_ENV = {"ENVIRONMENT": "local", "BACKEND_BUN_SQLITE_URL": BUN_URL}
 
 
@@ -254,6 +285,8 @@ class Harness:
             log=self.logs,
             defer=self.deferred,
             discard=discard,
+            capture=capture,
+            read=read,
             kv=kv,
             rate_limiter=limiter,
         )
@@ -268,6 +301,11 @@ class Harness:
         for backend_id, doc in documents.items():
             kv.data[f"backend:{backend_id}"] = json.dumps(doc)
         return cls({"ENVIRONMENT": "cloud", **(extra or {})}, kv=kv, **kwargs)
+
+    def gateway_shadow(self) -> ShadowTraffic:
+        """The gateway's shadow traffic (after the first request built the gateway)."""
+        assert self._gateway is not None
+        return self._gateway.shadow
 
     async def send(
         self,

@@ -318,3 +318,35 @@ def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, co
     assert health.json()["environment"] == "cloud"
     assert (by_default.status_code, by_header.status_code) == (200, 200), by_default.text + by_header.text
     assert [r.path for r in upstream.proxied()] == ["/projects", "/tasks"]
+
+
+def test_shadow_traffic_tees_bodies_and_runs_under_wait_until(tmp_path: Path, config: Path, upstream: Upstream) -> None:
+    """Real workerd: the copy goes out after the answer (ctx.waitUntil), both bodies teed and compared."""
+    with running_upstream() as mirror:
+        args = [
+            "--var", "ENVIRONMENT:local",
+            "--var", f"BACKEND_ECHO_URL:{upstream.url}",
+            "--var", f"BACKEND_MIRROR_URL:{mirror.url}",
+            "--var", "SHADOW_WRITES:true",
+        ]  # fmt: skip
+        with wrangler_dev(tmp_path, config, args) as dev:
+            headers = {"x-backend": "echo", "x-backend-shadow": "mirror", "x-request-id": "wd-shadow-1"}
+            read = httpx.get(dev.url + "/tasks?status=next", headers=headers, timeout=30)
+            write = httpx.post(dev.url + "/tasks", headers=headers, json={"title": "shadowed"}, timeout=30)
+            deadline = time.monotonic() + 20
+            report: dict = {}
+            while time.monotonic() < deadline:
+                report = httpx.get(dev.url + "/_gateway/shadow", timeout=30).json()
+                if report["counters"]["compared"] >= 2:
+                    break
+                time.sleep(0.1)
+
+    assert read.status_code == 200 and read.json() == {"method": "GET", "path": "/tasks?status=next"}
+    assert write.status_code == 200 and write.json() == {"method": "POST", "path": "/tasks"}
+    copies = {r.method: r for r in mirror.proxied()}  # the two shadows may arrive in either order
+    assert sorted((r.method, r.path) for r in copies.values()) == [("GET", "/tasks?status=next"), ("POST", "/tasks")]
+    assert {r.headers["x-request-id"] for r in copies.values()} == {"wd-shadow-1-shadow"}
+    assert json.loads(copies["POST"].body) == {"title": "shadowed"}
+    assert all("x-backend-shadow" not in r.headers for r in upstream.proxied() + mirror.proxied())
+    counters = report["counters"]
+    assert (counters["compared"], counters["equal"], counters["status_only"], counters["failed"]) == (2, 2, 0, 0)
