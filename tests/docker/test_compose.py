@@ -29,7 +29,6 @@ Static checks (no engine): ``docker compose config -q`` and hadolint.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -45,10 +44,7 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("gtd_docker_engine", Path(__file__).with_name("engine.py"))
-engine_mod = importlib.util.module_from_spec(_spec)
-sys.modules["gtd_docker_engine"] = engine_mod
-_spec.loader.exec_module(engine_mod)
+from tests.docker import engine as engine_mod
 
 REPO = engine_mod.REPO_ROOT
 DOCKERFILES = [

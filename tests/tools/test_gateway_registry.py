@@ -86,7 +86,6 @@ def test_cli_exits_1_and_prints_problems_for_a_bad_file(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'tools'}"},
     )
     assert result.returncode == 1
     assert "backends[0] (id 'cf-d1').url" in result.stderr
@@ -96,7 +95,6 @@ def registry(*args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tools'}",
         "CI": "true",
     }
     return subprocess.run(

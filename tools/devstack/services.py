@@ -7,7 +7,6 @@ and the benchmarks, so every place starts a service the same way.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import signal
@@ -16,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import workerd_overlay as overlay_config
 from .process import NODE_BIN, REPO, Service, ServiceError, run_logged, tool_env
 
 if TYPE_CHECKING:
@@ -189,16 +189,12 @@ def workerd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def workerd_overlay(out: Path = WORKER_OVERLAY, *, rate_limit: int | None = None) -> Path:
-    """Write the dev overlay of wrangler.toml (scripts/workerd/dev_config.py) at ``out``.
+    """Write the dev overlay of wrangler.toml (``devstack.workerd_overlay``) at ``out``.
 
     ``rate_limit`` changes the ``RATE_LIMITER`` binding's limit (per client address and
     period); ``0`` removes the binding, which turns rate limiting off. None keeps wrangler.toml's.
     """
-    spec = importlib.util.spec_from_file_location("workerd_dev_config", WORKERD_SCRIPTS / "dev_config.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path = Path(module.write_overlay(out))
+    path = Path(overlay_config.write_overlay(out))
     if rate_limit is not None:
         overlay = json.loads(path.read_text(encoding="utf-8"))
         if rate_limit == 0:

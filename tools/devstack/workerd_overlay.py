@@ -6,7 +6,7 @@ scripts/workerd/README.md), so they live only in this generated overlay: wrangle
 settings plus DEV_FLAGS, plus any vars or KV ids given here, with `main` rewritten so that it
 still names the real src/entry.py from wherever the overlay is written.
 
-    .venv/bin/python scripts/workerd/dev_config.py [--out .cache/workerd/wrangler.dev.json] \\
+    python -m devstack.workerd_overlay [--out .cache/workerd/wrangler.dev.json] \\
         [--var ENVIRONMENT=local] [--kv BACKEND_CONFIG_KV=local-kv]
     npx wrangler dev --config .cache/workerd/wrangler.dev.json ...
 
@@ -24,8 +24,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BASE_CONFIG = REPO / "wrangler.toml"
 DEFAULT_OUT = REPO / ".cache" / "workerd" / "wrangler.dev.json"
 
@@ -100,7 +99,7 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"dev_config: {option} takes NAME=VALUE, got {item!r}")
+            raise SystemExit(f"workerd_overlay: {option} takes NAME=VALUE, got {item!r}")
         result[key] = value
     return result
 
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out, base_path=args.base, variables=_pairs(args.var, "--var"), kv_ids=_pairs(args.kv, "--kv")
         )
     except ValueError as exc:
-        print(f"dev_config: {exc}", file=sys.stderr)
+        print(f"workerd_overlay: {exc}", file=sys.stderr)
         return 2
     print(out)
     return 0
