@@ -1,22 +1,17 @@
 """Fixtures: one private PostgreSQL server per test session (pgserver.PgServer.temporary),
 and a fresh database on it per test that asks for `database_url`.
 
-Tests that need PostgreSQL are skipped, with the reason, when its server binaries are
-not installed (Debian: apt-get install postgresql)."""
+Tests that need PostgreSQL fail, saying so, when its server binaries are not installed
+(Debian: apt-get install postgresql; the repo's `make test` installs it)."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import pgserver  # noqa: E402
+import pgserver
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +19,7 @@ def pg() -> Iterator[pgserver.PgServer]:
     try:
         pgserver.find_bindir()
     except pgserver.PgServerError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc} (apt-get install postgresql)", pytrace=False)
     with pgserver.PgServer.temporary() as server:
         yield server
 

@@ -17,7 +17,7 @@ def server():
     try:
         pgserver.find_bindir()
     except pgserver.PgServerError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc} (apt-get install postgresql)", pytrace=False)
     srv = pgserver.PgServer.temporary()
     yield srv
     srv.__exit__(None, None, None)
