@@ -246,16 +246,9 @@ class ShadowTraffic:
             counters.equal += 1
             return
         counters.differing += 1
-        log_event(
-            self.platform.log,
-            self.platform.clock.wall(),
+        self._event(
             "shadow_divergence",
-            request_id=shadow.primary_id,
-            shadow_request_id=shadow.request_id,
-            method=shadow.method,
-            path=shadow.parts.path,
-            shadow_backend=shadow.backend_id,
-            location=shadow.location,
+            shadow,
             status={"primary": primary_status, "shadow": shadow_status},
             body_compared=bodies_compared,
             paths=[d.path for d in differences],
@@ -267,17 +260,21 @@ class ShadowTraffic:
 
     def _failed(self, shadow: Shadow, reason: str) -> None:
         self.counters.failed += 1
+        self._event("shadow_failed", shadow, reason=reason)
+
+    def _event(self, event: str, shadow: Shadow, **fields: Any) -> None:
+        """One log line about ``shadow``: both request ids and what was copied where."""
         log_event(
             self.platform.log,
             self.platform.clock.wall(),
-            "shadow_failed",
+            event,
             request_id=shadow.primary_id,
             shadow_request_id=shadow.request_id,
             method=shadow.method,
             path=shadow.parts.path,
             shadow_backend=shadow.backend_id,
             location=shadow.location,
-            reason=reason,
+            **fields,
         )
 
     def _sampled(self) -> bool:
