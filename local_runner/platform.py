@@ -18,6 +18,7 @@ from gateway.headers import HeaderMap
 from gateway.runtime import KV, Body, Platform, SystemClock, UpstreamFetch
 
 from .bodies import UpstreamBody, capture, read
+from .metrics import PrometheusMetrics
 from .rate_limit import TokenBucketLimiter
 
 
@@ -79,4 +80,5 @@ def build_platform(
         read=read,
         kv=kv,
         rate_limiter=limiter,
+        metrics=PrometheusMetrics(),
     )

@@ -70,6 +70,9 @@ class Gateway:
         rid = make_request_id(request.headers.get("x-request-id"))
         parts = split_url(request.url)
         log = RequestLog.start(clock.wall(), rid, request.method, parts.path)
+        metrics = self.platform.metrics
+        if metrics is not None:
+            metrics.started()
         try:
             response = await self._dispatch(request, parts, rid, log)
         except GatewayError as exc:
@@ -106,7 +109,7 @@ class Gateway:
             raise InvalidBackend()
         location = self._location(request.headers.get("x-backend-location"))
         log.backend, log.location = backend_id, location
-        backend = await self._healthy_backend(backend_id, location)
+        backend = await self._healthy_backend(backend_id, location, log)
         # Whether a copy goes to a second backend after the answer (gateway.shadow).
         shadow = self.shadow.plan(request, headers, backend, rid, parts)
 
@@ -167,9 +170,11 @@ class Gateway:
             raise InvalidLocation()
         return location
 
-    async def _healthy_backend(self, backend_id: str, location: Location) -> Backend:
+    async def _healthy_backend(self, backend_id: str, location: Location, log: RequestLog | None = None) -> Backend:
         """The entry for (id, location), gated on its health; a GatewayError when there is none."""
         backend = await self._resolve(backend_id, location)
+        if log is not None:
+            log.routed = True  # a registered entry: safe as a metrics label
         await self.health.gate(backend)
         return backend
 
@@ -193,12 +198,16 @@ class Gateway:
         )
 
     async def _gateway_endpoint(self, method: str, endpoint: str) -> Response:
-        if endpoint not in ("backends", "shadow"):
+        if endpoint not in ("backends", "shadow", "metrics") or (
+            endpoint == "metrics" and self.platform.metrics is None
+        ):
             raise NotFound()
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed("GET, HEAD")
         if endpoint == "shadow":
             return self._json(200, self.shadow.report())
+        if endpoint == "metrics":
+            return await self._metrics()
         entries: dict[str, dict[str, Any]] = {}
         for backend in await self.registry.list():
             entry = entries.setdefault(
@@ -216,6 +225,16 @@ class Gateway:
                 },
             }
         return self._json(200, {"environment": self.settings.environment, "backends": list(entries.values())})
+
+    async def _metrics(self) -> Response:
+        assert self.platform.metrics is not None
+        health = []
+        for backend in await self.registry.list():
+            last = self.health.last(backend)
+            health.append((backend.id, backend.type, None if last is None else last.healthy))
+        content_type, body = self.platform.metrics.exposition(health)
+        headers = self.platform.new_headers([("content-type", content_type), ("content-length", str(len(body)))])
+        return Response(200, headers, body)
 
     def _json(self, status: int, payload: object) -> Response:
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -235,6 +254,8 @@ class Gateway:
             response.body = None  # our own answers: same headers as GET, no body
         log.status = response.status
         log.duration_ms = round((self.platform.clock.monotonic() - started) * 1000, 3)
+        if self.platform.metrics is not None:
+            self.platform.metrics.finished(log)
         if log.outcome == "proxied" and log.upstream_ms is not None:
             # W3C Server-Timing: browser devtools show the upstream/gateway split.
             gateway_ms = round(max(0.0, log.duration_ms - log.upstream_ms), 3)

@@ -43,6 +43,8 @@ class RequestLog:
     duration_ms: float = 0.0
     upstream_ms: float | None = None
     outcome: str = "proxied"
+    #: True once ``backend``/``location`` name a registered entry (not written to the line).
+    routed: bool = False
 
     @classmethod
     def start(cls, wall: float, request_id: str, method: str, path: str) -> RequestLog:

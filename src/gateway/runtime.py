@@ -18,7 +18,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .logs import RequestLog
 
 #: A body as a runtime carries it: a JS ReadableStream, an async iterator of
 #: bytes, ``bytes`` for the gateway's own answers, or ``None`` for no body.
@@ -161,6 +164,23 @@ class RateLimiter(Protocol):
     async def allow(self, key: str) -> bool: ...
 
 
+class Metrics(Protocol):
+    """Per-request measurements a runtime keeps (the twin: Prometheus).
+
+    The core calls :meth:`started` when a request begins and :meth:`finished`
+    with its completed log line once answered; both must be cheap, they run on
+    every request. ``RequestLog.routed`` tells whether ``backend`` is a
+    registered id (labels never come from unchecked client input).
+    """
+
+    def started(self) -> None: ...
+
+    def finished(self, line: RequestLog) -> None: ...
+
+    def exposition(self, health: Iterable[tuple[str, str, bool | None]]) -> tuple[str, bytes]:
+        """(content type, body) of ``GET /_gateway/metrics``; ``health`` is (id, location, healthy?) per entry."""
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     """Everything a runtime provides to the core, built once at start-up.
@@ -171,7 +191,8 @@ class Platform:
     ``discard`` releases a fetched body the core does not forward (a health
     check's). ``capture`` copies a body as it streams past and ``read``
     reads a fetched one (both for shadow traffic, ``gateway.shadow``).
-    ``rate_limiter`` is None unless the runtime binds one.
+    ``rate_limiter`` is None unless the runtime binds one; ``metrics`` is None
+    where the runtime keeps none (then ``/_gateway/metrics`` is 404).
     """
 
     fetch: UpstreamFetch
@@ -184,3 +205,4 @@ class Platform:
     read: ReadBody
     kv: KV | None = None
     rate_limiter: RateLimiter | None = None
+    metrics: Metrics | None = None

@@ -264,6 +264,7 @@ class Harness:
         *,
         kv: FakeKV | None = None,
         limiter: FakeLimiter | None = None,
+        metrics: Any = None,
     ) -> None:
         self.env = dict(env)
         self._gateway: Gateway | None = None
@@ -289,6 +290,7 @@ class Harness:
             read=read,
             kv=kv,
             rate_limiter=limiter,
+            metrics=metrics,
         )
 
     @classmethod

@@ -946,3 +946,36 @@ async def test_concurrent_requests_through_the_pipeline_share_one_health_check()
     responses = await asyncio.gather(*pending)
     assert [r.status for r in responses] == [200] * 4
     assert len(h.upstream.health_checks) == 1
+
+
+# Metrics --------------------------------------------------------------------------
+
+
+async def test_metrics_endpoint_is_404_where_the_runtime_keeps_none():
+    h = Harness.local()
+    assert_error(await h.send("GET", "/_gateway/metrics"), 404, "not_found")
+
+
+async def test_metrics_count_routed_answers_and_show_health_without_urls():
+    from local_runner.metrics import PrometheusMetrics
+
+    h = Harness.local(HYBRID, metrics=PrometheusMetrics())
+    await h.send("GET", "/tasks")
+    await h.send("GET", "/tasks", [("x-backend", "nope-123")])
+    response = await h.send("GET", "/_gateway/metrics")
+    assert response.status == 200
+    assert response.headers.get("content-type").startswith("text/plain; version=0.0.4")
+    text = response.body.decode()
+    assert 'gateway_requests_total{backend="bun-sqlite",location="local",status_class="2xx"} 1.0' in text
+    assert 'gateway_requests_total{backend="-",location="-",status_class="4xx"} 1.0' in text
+    assert 'gateway_backend_healthy{backend="bun-sqlite",location="local"} 1.0' in text
+    assert "nope-123" not in text and "://" not in text
+
+
+async def test_metrics_need_the_api_key_when_one_is_set():
+    from local_runner.metrics import PrometheusMetrics
+
+    h = Harness.local({"API_KEY": API_KEY}, metrics=PrometheusMetrics())
+    assert_error(await h.send("GET", "/_gateway/metrics"), 401, "unauthorized")
+    allowed = await h.send("GET", "/_gateway/metrics", [("x-api-key", API_KEY)])
+    assert allowed.status == 200
