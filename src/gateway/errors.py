@@ -26,7 +26,8 @@
     UpstreamError                    raised by a runtime's fetch, never rendered as is
      ├── UpstreamConnectError        → 503 backend_unavailable
      ├── UpstreamProtocolError       → 502 bad_gateway
-     └── ClientFault                 → its ``error`` (the client's body failed: 408/413)
+     └── ClientFault                 → its ``error`` (the client's body failed: 408/413;
+                                       a request the Worker's fetch refuses to send: 400)
 
 A runtime's fetch raises only :class:`UpstreamError` subclasses (the seam's
 contract, ``gateway.runtime.UpstreamFetch``); ``gateway.proxy`` maps them to
@@ -213,3 +214,22 @@ class ClientFault(UpstreamError):
     def __init__(self, error: ClientError) -> None:
         self.error = error
         super().__init__(error.code)
+
+
+#: How ``fetch`` refuses a GET or HEAD request with a body, before sending anything:
+#: workerd ("Request with a GET or HEAD method cannot have a body.") and undici
+#: ("Request with GET/HEAD method cannot have body.").
+_BODY_ON_GET_MARKERS = ("method cannot have a body", "method cannot have body")
+
+
+def unsendable_request(error_text: str) -> ClientError | None:
+    """The client's error when a runtime's ``fetch`` refused to send its request, else None.
+
+    The twin forwards a body on GET or HEAD; a Worker's ``fetch`` cannot, and says so with a
+    ``TypeError``. That is the request's shape, not the backend failing: ``400 bad_request``,
+    and the backend is not marked unhealthy (it was never contacted).
+    """
+    text = error_text.lower()
+    if any(marker in text for marker in _BODY_ON_GET_MARKERS):
+        return InvalidRequest("A GET or HEAD request with a body cannot be forwarded by this gateway")
+    return None

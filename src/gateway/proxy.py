@@ -47,6 +47,10 @@ def forwarding_headers(
     # The runtime's fetch sets Host from the target URL; the original goes on
     # as X-Forwarded-Host.
     headers.delete("host")
+    # Expect is between the client and the gateway's front end (RFC 9110 §10.1.1): the twin's
+    # server answers it, workerd's passes it on. Forwarded, it would ask the upstream for a 100
+    # nobody waits for, or a 417 for an expectation the client made of the first hop.
+    headers.delete("expect")
     if client_ip:
         previous = headers.get("x-forwarded-for")
         headers.set("x-forwarded-for", f"{previous}, {client_ip}" if previous else client_ip)

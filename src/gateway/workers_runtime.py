@@ -35,7 +35,7 @@ from typing import Any
 import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
-from .errors import UpstreamConnectError, UpstreamProtocolError
+from .errors import ClientFault, UpstreamConnectError, UpstreamProtocolError, unsendable_request
 from .runtime import Body, Handler, Platform, Request, Response, SystemClock
 
 try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
@@ -157,7 +157,10 @@ def _options(**fields: Any) -> Any:
 
 
 async def _upstream_error(exc: JsException, url: str) -> Exception:
-    """Map a rejected JS ``fetch`` to the core's two upstream failures.
+    """Map a rejected JS ``fetch`` to the core's upstream failures.
+
+    A request ``fetch`` refuses to send at all (a GET or HEAD with a body) is the client's:
+    ``ClientFault`` with its 400 (``errors.unsendable_request``), and the backend is not marked.
 
     undici (Node) names the cause in its text; workerd says "Network connection lost." for
     every cause, so there a refused connection (503) and an upstream that accepted the
@@ -173,6 +176,8 @@ async def _upstream_error(exc: JsException, url: str) -> Exception:
         )
         if part
     ).lower()
+    if (refused := unsendable_request(text)) is not None:
+        return ClientFault(refused)  # fetch refused the request itself: nothing reached the backend
     if any(marker in text for marker in _PROTOCOL_MARKERS):
         return UpstreamProtocolError(text)
     if _WORKERD_LOST in text and await _listening(url):

@@ -1,12 +1,19 @@
 """Hostile input: every request of corpus.yaml, byte for byte, over a raw socket.
 
-One twin serves the whole corpus; a recording backend ("app") is the only
-registered backend and a second server ("victim") is registered nowhere.
-Each case checks the answer (status, JSON error and its code, connection
-closed when the parser refused the request), what the backend saw (nothing, a
-whole request, or at most a head whose body never completed), that no answer
-is a 5xx or names a backend's address, and that the victim has never been
-contacted (so far: checked after every case, whatever ran before it).
+The corpus runs on two runtimes: the twin (``cpython``) and the unchanged
+Worker on real workerd (``workerd``, Miniflare's API, as in tests/behaviour).
+One gateway per runtime serves the whole corpus; a recording backend ("app")
+is the only registered backend and a second server ("victim") is registered
+nowhere. Each case checks the answer (status, JSON error and its code,
+connection closed when the parser refused the request), what the backend saw
+(nothing, a whole request, or at most a head whose body never completed),
+that no answer is a 5xx or names a backend's address, and that the victim has
+never been contacted (so far: checked after every case, whatever ran before it).
+
+A case's fields are the twin's expectation. A runtime that differs says so in
+its own key (``workerd: {...}``, see :func:`expectation`): most often
+``answered_by: runtime``, workerd's HTTP parser answering before the Worker
+runs, whose status (or absence of an answer) and closing are pinned exactly.
 """
 
 from __future__ import annotations
@@ -21,11 +28,32 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.behaviour.gateways import start_gateway
 from tests.hardening.support import API_KEY, FaultServer, raw_exchange
 from tests.support.processes import running_twin
 
 CORPUS = yaml.safe_load((Path(__file__).with_name("corpus.yaml")).read_text())
 _PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)(?::(\d+):(.))?\}")
+RUNTIMES = ("cpython", "workerd")
+#: What describes the answer itself; a runtime override that sets ``status`` replaces all of them.
+_ANSWER_FIELDS = ("status", "code", "closed", "reach")
+_OVERRIDE_FIELDS = {"status", "code", "closed", "reach", "target", "upstream_has", "answered_by", "why", "known_bug"}
+
+
+def expectation(case: dict, runtime: str) -> dict:
+    """The case as ``runtime`` must answer it: the twin's fields, with the runtime's own key over them.
+
+    ``answered_by: runtime`` (workerd only) says the runtime's HTTP layer answers before
+    the Worker runs: no JSON error of ours, no backend reached; ``status`` is the runtime's
+    (``null``: no answer at all) and ``closed`` whether it closes the connection.
+    ``answered_by: gateway`` (the default) holds the answer to every rule of our code;
+    ``known_bug`` (with the pinned 5xx) names a rule it still breaks, so a fix shows up as a failure.
+    """
+    own = case.get(runtime, {})
+    base = {k: v for k, v in case.items() if k not in RUNTIMES}
+    if "status" in own:
+        base = {k: v for k, v in base.items() if k not in _ANSWER_FIELDS}
+    return {"answered_by": "gateway", **base, **own}
 
 
 def test_corpus_has_at_least_200_cases_with_unique_names():
@@ -35,14 +63,32 @@ def test_corpus_has_at_least_200_cases_with_unique_names():
 
 
 def test_every_error_case_pins_its_code():
-    unpinned = [case["name"] for case in CORPUS if case["status"] >= 400 and "code" not in case]
+    unpinned = [
+        (case["name"], runtime)
+        for case in CORPUS
+        for runtime in RUNTIMES
+        if (want := expectation(case, runtime))["answered_by"] == "gateway"
+        and want["status"] >= 400
+        and "code" not in want
+    ]
     assert unpinned == []
 
 
+def test_runtime_overrides_are_well_formed():
+    for case in CORPUS:
+        assert "cpython" not in case, f"{case['name']}: the case's own fields are the twin's"
+        own = case.get("workerd", {})
+        assert set(own) <= _OVERRIDE_FIELDS, (case["name"], set(own) - _OVERRIDE_FIELDS)
+        if own:
+            assert own.get("why") or own.get("known_bug"), f"{case['name']}: a runtime's difference says why"
+        if own.get("answered_by") == "runtime":
+            assert "status" in own and "closed" in own and "code" not in own, case["name"]
+
+
 class Setup:
-    def __init__(self, app, victim, twin) -> None:
-        self.app, self.victim, self.twin = app, victim, twin
-        self.port = int(twin.url.rsplit(":", 1)[1])
+    def __init__(self, runtime: str, app, victim, url: str) -> None:
+        self.runtime, self.app, self.victim = runtime, app, victim
+        self.port = int(url.rstrip("/").rsplit(":", 1)[1])
 
     def expand(self, text: str) -> str:
         values = {
@@ -62,9 +108,14 @@ class Setup:
         return _PLACEHOLDER.sub(one, text)
 
 
+@pytest.fixture(scope="module", params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, log_archive):
-    tmp = tmp_path_factory.mktemp("corpus")
+def setup(runtime, tmp_path_factory, log_archive):
+    tmp = tmp_path_factory.mktemp(f"corpus-{runtime}")
     with FaultServer() as app, FaultServer() as victim:
         env = {
             "ENVIRONMENT": "local",
@@ -79,11 +130,19 @@ def setup(tmp_path_factory, log_archive):
             "CLIENT_BODY_TIMEOUT_MS": "2000",
         }
         try:
-            with running_twin(env, tmp) as twin:
-                yield Setup(app, victim, twin)
+            if runtime == "cpython":
+                with running_twin(env, tmp) as twin:
+                    yield Setup(runtime, app, victim, twin.url)
+            else:
+                # The Worker reads the same settings; the twin-only ones (CLIENT_*) are ignored.
+                gateway = start_gateway(runtime, tmp, env)
+                try:
+                    yield Setup(runtime, app, victim, gateway.url())
+                finally:
+                    gateway.stop()
         finally:
-            for path in tmp.glob("*.log"):
-                shutil.copyfile(path, log_archive / f"corpus-{path.name}")
+            for path in tmp.rglob("*.log"):
+                shutil.copyfile(path, log_archive / f"corpus-{runtime}-{path.name}")
 
 
 def _addresses(setup: Setup) -> list[str]:
@@ -97,30 +156,52 @@ def _addresses(setup: Setup) -> list[str]:
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case["name"] for case in CORPUS])
 def test_hostile_request(setup: Setup, case: dict) -> None:
+    want = expectation(case, setup.runtime)
     app = setup.app
     heads_before, done_before = len(app.requests), len(app.completed)
     data = setup.expand(case["request"]).encode("latin-1")
-    response = raw_exchange(setup.port, data, timeout_s=8.0, linger_s=1.0 if case.get("closed") else 0.0)
+    response = raw_exchange(setup.port, data, timeout_s=8.0, linger_s=1.0 if "closed" in want else 0.0)
     time.sleep(0.02)  # let the backend's thread record what it read
     # A background health check may land in between; it is not the case's doing.
     heads = [h for h in app.requests[heads_before:] if h != ("GET", "/health")]
     done = [d for d in app.completed[done_before:] if (d.method, d.target) != ("GET", "/health")]
-
-    assert response.status is not None, f"no answer; got {response.raw[:200]!r}"
-    assert response.status < 500, f"{response.status}: {response.body[:300]!r}"
-    assert response.status == case["status"], f"{response.status}: {response.body[:300]!r}"
-    if response.status >= 400:  # the gateway's own answers (2xx bodies are the backend's echo)
+    if response.status is None or response.status >= 400:  # 2xx bodies are the backend's echo
+        text = response.raw.decode("latin-1")
         for address in _addresses(setup):
-            assert address not in response.raw.decode("latin-1"), "an error names a backend's address"
+            assert address not in text, "an error names a backend's address"
+        assert API_KEY not in text
+
+    if want["answered_by"] == "runtime":
+        # The runtime's HTTP layer answered: exactly its status (None: no answer at all)
+        # and closing, nothing of ours in it, nothing reached the backend.
+        assert response.status == want["status"], f"{response.status}: {response.raw[:300]!r}"
+        assert "x-request-id" not in response.headers, "our code answered, not the runtime"
+        assert response.closed == want["closed"]
+        assert heads == [], f"the backend saw {heads}"
+    else:
+        _check_gateway_answer(setup, want, response, heads, done)
+
+    # The unregistered victim: never contacted, by this case or any before it.
+    assert setup.victim.accepted == 0, f"the victim was contacted: {setup.victim.requests}"
+    assert setup.victim.requests == []
+
+
+def _check_gateway_answer(setup: Setup, want: dict, response, heads: list, done: list) -> None:
+    """Every rule of our code: status and code as pinned, JSON errors, what the backend saw."""
+    assert response.status is not None, f"no answer; got {response.raw[:200]!r}"
+    assert response.status == want["status"], f"{response.status}: {response.body[:300]!r}"
+    if not want.get("known_bug"):
+        assert response.status < 500, f"{response.status}: {response.body[:300]!r}"
+    if response.status >= 400:  # the gateway's own answers (2xx bodies are the backend's echo)
         assert response.headers.get("content-type") == "application/json"
         error = json.loads(response.body)["error"]
         assert set(error) == {"code", "message", "request_id"}
-        assert error["code"] == case["code"]
-        assert API_KEY not in response.body.decode("latin-1")
-    if case.get("closed"):
-        assert response.closed, "the connection should be closed after a request the parser refused"
+        assert error["code"] == want["code"]
+        assert error["request_id"] == response.headers.get("x-request-id")
+    if "closed" in want:
+        assert response.closed == want["closed"], "closed" if response.closed else "kept open"
 
-    reach = case.get("reach", "full" if response.status < 300 else "none")
+    reach = want.get("reach", "full" if response.status < 300 else "none")
     if reach == "none":
         assert heads == [], f"the backend saw {heads}"
     elif reach == "head":
@@ -129,30 +210,26 @@ def test_hostile_request(setup: Setup, case: dict) -> None:
     else:
         assert len(done) == 1, f"the backend saw {heads}"
         seen = done[0]
-        if "target" in case:
-            assert seen.target == setup.expand(case["target"])
-        if "method" in case:
-            assert seen.method == case["method"]
-        if "body" in case:
-            assert seen.body == setup.expand(case["body"]).encode("latin-1")
-        for name, value in case.get("upstream_has", {}).items():
+        if "target" in want:
+            assert seen.target == setup.expand(want["target"])
+        if "method" in want:
+            assert seen.method == want["method"]
+        if "body" in want:
+            assert seen.body == setup.expand(want["body"]).encode("latin-1")
+        for name, value in want.get("upstream_has", {}).items():
             assert seen.headers.get(name) == setup.expand(value), name
-        for name, value in case.get("upstream_has_not", {}).items():
+        for name, value in want.get("upstream_has_not", {}).items():
             assert seen.headers.get(name) != setup.expand(value), name
-        for name in case.get("upstream_lacks", []):
+        for name in want.get("upstream_lacks", []):
             assert name not in seen.headers, name
         assert "authorization" not in seen.headers and "x-api-key" not in seen.headers
 
-    for name, value in case.get("response_has", {}).items():
+    for name, value in want.get("response_has", {}).items():
         assert response.headers.get(name) == setup.expand(value), name
-    for name, value in case.get("response_has_not", {}).items():
+    for name, value in want.get("response_has_not", {}).items():
         assert response.headers.get(name) != setup.expand(value), name
-    for name in case.get("response_lacks", []):
+    for name in want.get("response_lacks", []):
         assert name not in response.headers, name
-
-    # The unregistered victim: never contacted, by this case or any before it.
-    assert setup.victim.accepted == 0, f"the victim was contacted: {setup.victim.requests}"
-    assert setup.victim.requests == []
 
 
 def test_a_gzip_request_body_reaches_the_backend_byte_for_byte(setup: Setup) -> None:

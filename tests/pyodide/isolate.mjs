@@ -3,8 +3,11 @@
 //
 // `createIsolate(...)` returns `{ fetch(request), pyodide }` where `fetch`
 // does what workerd does per request: construct the Python entrypoint class
-// `Default(ctx, env)` and await its `fetch(request)` with a real JS Request,
-// returning the JS Response (see workerd's python-entrypoint-helper.ts).
+// `Default(ctx, env)` and call its `fetch` the way workerd's introspection
+// `wrapper_func` does (python-entrypoint-helper.ts, `makeEntrypointProxyHandler`):
+// the JS Request through the SDK's `python_from_rpc` (so the Worker gets a
+// `workers.Request`, as in production), a relaxed call, and the result through
+// `python_to_rpc`; the JS Response comes back.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -93,14 +96,30 @@ import gateway.app, gateway.workers_runtime
 t2 = time.perf_counter()
 import entry
 t3 = time.perf_counter()
+
+from inspect import isawaitable
+from pyodide.code import relaxed_call
+from workers import python_from_rpc, python_to_rpc
+
+
+async def _call_like_workerd(relaxed, inst, prop, *args):
+    # workerd 1.20261117's introspection.wrapper_func, line for line.
+    method = getattr(inst, prop)
+    py_args = [python_from_rpc(arg) for arg in args]
+    result = relaxed_call(method, *py_args) if relaxed else method(*py_args)
+    if isawaitable(result):
+        return python_to_rpc(await result)
+    return python_to_rpc(result)
+
 {"importSdkMs": (t1 - t0) * 1000, "importGatewayMs": (t2 - t1) * 1000, "importEntryMs": (t3 - t2) * 1000}
 `).toJs({ dict_converter: Object.fromEntries });
   const Default = pyodide.pyimport("entry").Default;
+  const callLikeWorkerd = pyodide.globals.get("_call_like_workerd");
 
   async function fetch(request) {
     const ctx = new ExecutionContext(onWaitUntil, (err) => process.stderr.write(`[harness] waitUntil rejected: ${err}\n`));
     const instance = Default(ctx, env);
-    const pending = instance.fetch(request);
+    const pending = callLikeWorkerd(true, instance, "fetch", request); // relaxed: workerd's `isFetch`
     try {
       const result = await pending;
       return result?.js_object ?? result;

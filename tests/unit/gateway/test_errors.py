@@ -66,3 +66,21 @@ def test_upstream_errors_are_not_gateway_errors():
     # They must be mapped by proxy, never rendered as they are.
     assert not issubclass(errors.UpstreamConnectError, GatewayError)
     assert not issubclass(errors.UpstreamProtocolError, GatewayError)
+
+
+def test_a_get_with_a_body_refused_by_fetch_is_the_clients_400():
+    # workerd's and undici's texts; before, the Worker answered 503 backend_unavailable and
+    # marked the backend unhealthy (corpus case body-on-get on workerd).
+    for text in (
+        "TypeError: Request with a GET or HEAD method cannot have a body.",
+        "typeerror request with get/head method cannot have body.",
+    ):
+        refused = errors.unsendable_request(text)
+        assert isinstance(refused, errors.InvalidRequest)
+        assert (refused.status, refused.code) == (400, "bad_request")
+        assert "http" not in refused.message.lower()
+
+
+def test_other_fetch_failures_are_not_the_clients():
+    for text in ("Error: Network connection lost.", "TypeError: fetch failed ECONNREFUSED", ""):
+        assert errors.unsendable_request(text) is None

@@ -94,6 +94,16 @@ def test_forwarding_headers_drop_host():
     assert headers.get("host") is None
 
 
+def test_forwarding_headers_drop_expect():
+    # The twin's server answered Expect itself; on workerd it reached the backend (corpus
+    # expect-100-continue, expect-unknown on the workerd runtime).
+    for value in ("100-continue", "200-ok"):
+        headers = HeaderMap([("expect", value), ("content-length", "2")])
+        forwarding_headers(headers, *parts_of(request()), request_id="rid", version="1")
+        assert headers.get("expect") is None
+        assert headers.get("content-length") == "2"
+
+
 def test_forwarded_for_is_appended():
     headers = HeaderMap([("x-forwarded-for", "198.51.100.1")])
     forwarding_headers(headers, *parts_of(request()), request_id="rid", version="1")
