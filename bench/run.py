@@ -176,7 +176,6 @@ WORKERD_WORKERS = {
     "py": "minimal Python pass-through (js.fetch)",
     "gw-local": "gateway, ENVIRONMENT=local",
     "gw-cloud": "gateway, ENVIRONMENT=cloud (KV)",
-    "gw-local-base": "gateway at --workerd-base, ENVIRONMENT=local",
 }
 
 
@@ -569,20 +568,24 @@ class Suite:
             "--kv-persist",
             str(d / "state"),
         ]
-        if a.workerd_base:
-            # The gateway of another commit beside this one (before/after in one run).
-            base = d / "base-src"
-            base.mkdir()
-            archive = subprocess.run(
-                ["git", "archive", a.workerd_base, "src"], cwd=ROOT, capture_output=True, check=True
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-            argv += ["--base-src", str(base / "src")]
+        for variant in a.workerd_variant:
+            # The gateway of another commit (or src/ tree) beside this one, in the same workerd.
+            name, _, ref = variant.partition("=")
+            src = Path(ref)
+            if not src.is_dir():
+                src = d / f"src-{name}"
+                src.mkdir()
+                archive = subprocess.run(["git", "archive", ref, "src"], cwd=ROOT, capture_output=True, check=True)
+                subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+                src = src / "src"
+            argv += ["--variant", f"{name}={src.resolve()}"]
+            WORKERD_WORKERS.setdefault(f"gw-local-{name}", f"gateway variant {name!r}, ENVIRONMENT=local")
         svc = Service("workerd-multi", argv, log_path=self.work / "workerd-multi.log", env=services.workerd_env())
-        out: dict[str, Any] = {"workers": dict(WORKERD_WORKERS), "base": a.workerd_base}
+        out: dict[str, Any] = {"workers": dict(WORKERD_WORKERS), "variants": a.workerd_variant}
         self.results["workerd"] = out
         bl.log(
-            "workerd: starting one workerd with its Workers" + (f" (base {a.workerd_base})" if a.workerd_base else "")
+            "workerd: starting one workerd with its Workers"
+            + (f" (variants {a.workerd_variant})" if a.workerd_variant else "")
         )
         t0 = time.monotonic()
         svc.start()
@@ -797,7 +800,7 @@ class Report:
         w = self.r.get("workerd")
         if w is None:
             return
-        print("\nworkerd: four Workers in one workerd process (ratios to the minimal Python pass-through)")
+        print("\nworkerd: every Worker in one workerd process (× = ratio to the minimal Python pass-through)")
         if "error" in w:
             print(f"  unavailable: {w['error'][:2000]}")
             return
@@ -982,7 +985,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-workerd", action="store_true")
     ap.add_argument("--workerd-start-timeout", type=float, default=120)
     ap.add_argument(
-        "--workerd-base", metavar="COMMIT", help="also run the gateway of COMMIT's src/ in the workerd phase"
+        "--workerd-variant",
+        action="append",
+        default=[],
+        metavar="NAME=COMMIT|SRC_DIR",
+        help="also run the gateway of COMMIT's src/ (or a src/ tree) as gw-local-NAME in the workerd phase",
     )
     ap.add_argument("--keep-workdir", action="store_true", help="keep the temporary folder with every server's logs")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")

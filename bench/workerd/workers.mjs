@@ -12,9 +12,9 @@
 // entry Worker in between. No RATE_LIMITER binding (its 600/min would answer 429 under load).
 //
 //   node bench/workerd/workers.mjs --config OVERLAY.json --upstream http://127.0.0.1:P
-//        --settings JSON [--kv-persist DIR] [--only NAME,...] [--base-src DIR]
+//        --settings JSON [--kv-persist DIR] [--only NAME,...] [--variant NAME=SRC_DIR ...]
 //
-// --base-src DIR  adds `gw-local-base`: the gateway (local mode) from DIR, another src/ tree.
+// --variant NAME=DIR  adds `gw-local-NAME`: the gateway (local mode) from DIR, another src/ tree.
 //
 // Prints "READY name=url ..." then, per console.log line of the Workers, nothing (they are dropped:
 // the bench measures the Worker's cost of logging, not a reader's). Stops on SIGTERM/SIGINT.
@@ -55,7 +55,7 @@ async function main() {
       settings: { type: "string", default: "{}" },
       "kv-persist": { type: "string" },
       only: { type: "string" },
-      "base-src": { type: "string" },
+      variant: { type: "string", multiple: true, default: [] },
     },
   });
   const config = JSON.parse(readFileSync(args.config, "utf8"));
@@ -94,14 +94,14 @@ async function main() {
       kvNamespaces: { BACKEND_CONFIG_KV: "bench-backends" },
     },
   };
-  const base = args["base-src"];
-  if (base) {
-    // The gateway from another source tree (e.g. `git archive` of a base commit's src/), local
-    // mode, beside the current one: before/after in one workerd and one run.
-    all["gw-local-base"] = {
+  for (const variant of args.variant) {
+    // The gateway from another source tree (e.g. `git archive` of a base commit's src/, or a
+    // copy with one piece turned off), local mode, beside the current one in the same workerd.
+    const [name, dir] = variant.split("=", 2);
+    all[`gw-local-${name}`] = {
       ...all["gw-local"],
-      modules: srcModules({ path: "entry.py", contents: readFileSync(join(base, "entry.py"), "utf8") }, base),
-      modulesRoot: base,
+      modules: srcModules({ path: "entry.py", contents: readFileSync(join(dir, "entry.py"), "utf8") }, dir),
+      modulesRoot: dir,
     };
   }
   const names = args.only ? args.only.split(",") : Object.keys(all);
