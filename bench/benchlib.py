@@ -97,6 +97,14 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
+def process_name(pid: int) -> str:
+    """The command name of ``pid`` (/proc/<pid>/comm); "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def cpu_seconds(pids: Iterable[int]) -> float:
     """utime+stime (seconds) summed over the given pids, from /proc/<pid>/stat."""
     total = 0

@@ -19,6 +19,12 @@ Phases (each bounded in time; everything started is stopped at the end, also on 
 3. streaming: 1 GiB up and 1 GiB down through direct, the aiohttp proxy and the twin,
    against a sink/source aiohttp upstream; throughput and peak RSS growth.
 4. Pyodide: `node tests/pyodide/bench.mjs`; its JSON is included.
+5. workerd: ONE workerd (Miniflare's API, bench/workerd/workers.mjs) with four Workers, each on
+   its own socket: the JS pass-through, a minimal Python pass-through (`js.fetch` of the
+   request), the gateway in local mode and in cloud mode (backend in KV); wrk at c1 and c32 in
+   alternating rounds; req/s, p50/p99 and the workerd process's CPU µs per request, as ratios
+   to the Python pass-through. Plus cold start (process start to each Worker's first answer)
+   and the gateway's import time on workerd.
 
 Prints a table of medians (min–max) with ratios to direct, PASS/FAIL lines for the
 targets, and writes everything to bench/results/run-<timestamp>.json.
@@ -164,7 +170,18 @@ PEERS = {
 }
 
 
+#: The Workers of the workerd phase (bench/workerd/workers.mjs), all in one workerd process.
+WORKERD_WORKERS = {
+    "js": "JS pass-through (env.UPSTREAM.fetch)",
+    "py": "minimal Python pass-through (js.fetch)",
+    "gw-local": "gateway, ENVIRONMENT=local",
+    "gw-cloud": "gateway, ENVIRONMENT=cloud (KV)",
+}
+
+
 def label(name: str) -> str:
+    if name.startswith("wd-") and name[3:] in WORKERD_WORKERS:
+        return "workerd " + WORKERD_WORKERS[name[3:]]
     if name in PEERS:
         return PEERS[name].label
     if name.startswith("twin-"):  # the scale phase's twins
@@ -183,6 +200,7 @@ class Server:
     reason: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=lambda: dict(REQUEST_HEADERS))
+    cpu_pid: int | None = None  # the process whose tree is "server" CPU (default: the service's)
 
     @property
     def url(self) -> str:
@@ -294,7 +312,9 @@ class Suite:
 
     def cpu_groups(self, srv: Server) -> dict[str, list[int]]:
         groups = {"upstream": bl.process_tree(self.upstream.pid)}
-        if srv.service is not None:
+        if srv.cpu_pid is not None:
+            groups["server"] = bl.process_tree(srv.cpu_pid)
+        elif srv.service is not None:
             groups["server"] = bl.process_tree(srv.service.pid)
         return groups
 
@@ -529,6 +549,83 @@ class Suite:
             **({"stderr_tail": p.stderr[-2000:]} if p.returncode else {}),
         }
 
+    def phase_workerd(self) -> None:
+        """Four Workers in one workerd: CPU per request against the minimal Python pass-through."""
+        a = self.args
+        d = self.work / "workerd-multi"
+        d.mkdir(exist_ok=True)
+        overlay = services.workerd_overlay(d / "wrangler.dev.json")
+        settings = {"CORS_ALLOW_ORIGINS": ORIGIN, "API_KEY": API_KEY, "HEALTH_TTL_S": str(a.health_ttl)}
+        argv = [
+            str(NODE_BIN / "node"),
+            str(bl.BENCH_DIR / "workerd" / "workers.mjs"),
+            "--config",
+            str(overlay),
+            "--upstream",
+            self.upstream_url,
+            "--settings",
+            json.dumps(settings),
+            "--kv-persist",
+            str(d / "state"),
+        ]
+        for variant in a.workerd_variant:
+            # The gateway of another commit (or src/ tree) beside this one, in the same workerd.
+            name, _, ref = variant.partition("=")
+            src = Path(ref)
+            if not src.is_dir():
+                src = d / f"src-{name}"
+                src.mkdir()
+                archive = subprocess.run(["git", "archive", ref, "src"], cwd=ROOT, capture_output=True, check=True)
+                subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+                src = src / "src"
+            argv += ["--variant", f"{name}={src.resolve()}"]
+            WORKERD_WORKERS.setdefault(f"gw-local-{name}", f"gateway variant {name!r}, ENVIRONMENT=local")
+        svc = Service("workerd-multi", argv, log_path=self.work / "workerd-multi.log", env=services.workerd_env())
+        out: dict[str, Any] = {"workers": dict(WORKERD_WORKERS), "variants": a.workerd_variant}
+        self.results["workerd"] = out
+        bl.log(
+            "workerd: starting one workerd with its Workers"
+            + (f" (variants {a.workerd_variant})" if a.workerd_variant else "")
+        )
+        t0 = time.monotonic()
+        svc.start()
+        self.live.append(svc)
+        try:
+            svc.wait_for_output("READY", a.workerd_start_timeout)
+        except ServiceError as exc:
+            out["error"] = str(exc)
+            bl.log(f"workerd: UNAVAILABLE — {exc}")
+            return
+        ready_s = time.monotonic() - t0
+        line = next(ln for ln in svc.output().splitlines() if ln.startswith("READY "))
+        urls = dict(item.split("=", 1) for item in line.split()[1:])
+        workerd_pid = next((p for p in bl.process_tree(svc.pid) if bl.process_name(p) == "workerd"), svc.pid)
+        cold: dict[str, Any] = {"ready_s": round(ready_s, 2)}
+        names = [f"wd-{n}" for n in urls]
+        for n in urls:
+            srv = Server(f"wd-{n}", int(urls[n].rsplit(":", 1)[1]), cpu_pid=workerd_pid)
+            self.servers[srv.name] = srv
+            self.check(srv)
+            cold[f"first_answer_s_{n}"] = round(time.monotonic() - t0, 2)
+        cold["gateway_import_ms"] = self.workerd_import_ms(urls.get("py"))
+        out["cold"] = cold
+        bl.log(f"workerd cold start: {cold}")
+        out["rounds"] = self.rounds(names, a.concurrency, "workerd")
+
+    def workerd_import_ms(self, base: str | None) -> float | None:
+        """The gateway's import on workerd: ``/_bench/import`` (first) minus a no-op round trip."""
+        if base is None:
+            return None
+
+        def timed(path: str) -> float:
+            t = time.perf_counter()
+            bl.http_get(base + path, timeout=60)
+            return time.perf_counter() - t
+
+        noop = bl.median([timed("/_bench/noop") for _ in range(5)])
+        first = timed("/_bench/import")
+        return round((first - noop) * 1000, 1)
+
     # ------------------------------------------------------------------ run
 
     def run(self) -> int:
@@ -542,6 +639,8 @@ class Suite:
                 self.phase_stream()
             if not self.args.skip_pyodide:
                 self.phase_pyodide()
+            if not self.args.skip_workerd:
+                self.phase_workerd()
         finally:
             self.stop_all()
         self.results["elapsed_s"] = round(time.monotonic() - t0, 1)
@@ -591,6 +690,7 @@ class Report:
             )
         self.print_stream()
         self.print_pyodide()
+        self.print_workerd()
         self.evaluate()
         print("\nTargets")
         for t in self.targets:
@@ -691,13 +791,66 @@ class Report:
                     )
                     print(f"  pyodide target {base} ≤ {limit}: {'PASS' if met else 'FAIL'}")
 
+    def workerd_cpu_us(self, name: str, c: str) -> float | None:
+        rows = self.r.get("workerd", {}).get("rounds", {}).get(name, {}).get(c, [])
+        per_req = [r["cpu_s"]["server"] / r["requests"] * 1e6 for r in rows if r["requests"]]
+        return bl.median(per_req) if per_req else None
+
+    def print_workerd(self) -> None:
+        w = self.r.get("workerd")
+        if w is None:
+            return
+        print("\nworkerd: every Worker in one workerd process (× = ratio to the minimal Python pass-through)")
+        if "error" in w:
+            print(f"  unavailable: {w['error'][:2000]}")
+            return
+        rounds = w.get("rounds", {})
+        ref = "wd-py"
+        for c in map(str, self.args.concurrency):
+            print(f"  concurrency {c}")
+            print(
+                f"    {'Worker':<52} {'req/s':>7} {'×':>5} {'p50 µs':>7} {'p99 µs':>7} "
+                f"{'workerd CPU µs/req':>19} {'×':>5}"
+            )
+            ref_rows = rounds.get(ref, {}).get(c, [])
+            ref_rps = med(ref_rows, "rps") if ref_rows else None
+            ref_cpu = self.workerd_cpu_us(ref, c)
+            for name, by_c in rounds.items():
+                rows = by_c.get(c, [])
+                if not rows:
+                    print(f"    {label(name):<52} (no result)")
+                    continue
+                rps, cpu = med(rows, "rps"), self.workerd_cpu_us(name, c)
+                rps_x = f"{rps / ref_rps:.2f}" if ref_rps else "-"
+                cpu_x = f"{cpu / ref_cpu:.2f}" if cpu and ref_cpu else "-"
+                print(
+                    f"    {label(name):<52} {rps:7.0f} {rps_x:>5} {med(rows, 'p50_us'):7.0f} "
+                    f"{med(rows, 'p99_us'):7.0f} {cpu or float('nan'):19.0f} {cpu_x:>5}"
+                )
+        cold = w.get("cold", {})
+        if cold:
+            print("  cold start: " + ", ".join(f"{k} {v}" for k, v in cold.items()))
+
     # ------------------------------------------------------------------ targets
+
+    def evaluate_workerd(self) -> None:
+        if "rounds" not in self.r.get("workerd", {}):
+            return
+        for gw in ("wd-gw-local", "wd-gw-cloud"):
+            for c in map(str, self.args.concurrency):
+                cpu, ref = self.workerd_cpu_us(gw, c), self.workerd_cpu_us("wd-py", c)
+                name = f"workerd {gw[3:]} CPU/request ≤ 1.2× the Python pass-through's, c{c}"
+                if cpu is None or ref is None:
+                    self.add(name, False, "not measured")
+                else:
+                    self.add(name, cpu <= 1.2 * ref, f"{cpu:.0f} vs {ref:.0f} µs = {cpu / ref:.2f}×")
 
     def add(self, name: str, ok: bool | None, detail: str) -> None:
         status = "PASS" if ok else "FAIL"
         self.targets.append({"name": name, "status": status, "detail": detail})
 
     def evaluate(self) -> None:
+        self.evaluate_workerd()
         main = self.r.get("main", {})
         servers = self.r.get("servers", {})
 
@@ -829,6 +982,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--skip-stream", action="store_true")
     ap.add_argument("--skip-pyodide", action="store_true")
+    ap.add_argument("--skip-workerd", action="store_true")
+    ap.add_argument("--workerd-start-timeout", type=float, default=120)
+    ap.add_argument(
+        "--workerd-variant",
+        action="append",
+        default=[],
+        metavar="NAME=COMMIT|SRC_DIR",
+        help="also run the gateway of COMMIT's src/ (or a src/ tree) as gw-local-NAME in the workerd phase",
+    )
     ap.add_argument("--keep-workdir", action="store_true", help="keep the temporary folder with every server's logs")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     ap.add_argument("--report", type=Path, metavar="RESULTS_JSON", help="only re-print the report of a saved run")

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// One workerd, several Workers, for the bench's workerd phase (bench/run.py, phase_workerd):
+//
+//   js        JS pass-through (bench/proxies/passthrough_worker.js: env.UPSTREAM.fetch(request))
+//   py        minimal Python pass-through (bench/workerd/passthrough.py: js.fetch of the request)
+//   gw-local  the gateway (src/entry.py, unchanged), ENVIRONMENT=local, one backend
+//   gw-cloud  the gateway, ENVIRONMENT=cloud, the backend in Miniflare's KV namespace
+//
+// through Miniflare's API (as tests/workerd/miniflare_gateway.mjs), workerd being the npm one run
+// through scripts/workerd/workerd-offline (MINIFLARE_WORKERD_PATH), compat date and flags from the
+// dev overlay. Each Worker gets its own direct socket, so wrk talks to workerd with no Node or
+// entry Worker in between. No RATE_LIMITER binding (its 600/min would answer 429 under load).
+//
+//   node bench/workerd/workers.mjs --config OVERLAY.json --upstream http://127.0.0.1:P
+//        --settings JSON [--kv-persist DIR] [--only NAME,...] [--variant NAME=SRC_DIR ...]
+//
+// --variant NAME=DIR  adds `gw-local-NAME`: the gateway (local mode) from DIR, another src/ tree.
+//
+// Prints "READY name=url ..." then, per console.log line of the Workers, nothing (they are dropped:
+// the bench measures the Worker's cost of logging, not a reader's). Stops on SIGTERM/SIGINT.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+
+const HERE = resolve(fileURLToPath(import.meta.url), "..");
+const ROOT = resolve(HERE, "../..");
+const SRC = join(ROOT, "src");
+
+function srcModules(first, SRC) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== "__pycache__") walk(path);
+      else if (entry.isFile() && entry.name.endsWith(".py")) found.push(relative(SRC, path));
+    }
+  };
+  walk(SRC);
+  found.sort();
+  const modules = found
+    .filter((p) => p !== "entry.py" || first.path === "entry.py")
+    .filter((p) => p !== first.path)
+    .map((path) => ({ type: "PythonModule", path: join(SRC, path), contents: readFileSync(join(SRC, path), "utf8") }));
+  return [{ type: "PythonModule", path: join(SRC, first.path), contents: first.contents }, ...modules];
+}
+
+async function main() {
+  const { values: args } = parseArgs({
+    options: {
+      config: { type: "string" },
+      upstream: { type: "string" },
+      settings: { type: "string", default: "{}" },
+      "kv-persist": { type: "string" },
+      only: { type: "string" },
+      variant: { type: "string", multiple: true, default: [] },
+    },
+  });
+  const config = JSON.parse(readFileSync(args.config, "utf8"));
+  const settings = JSON.parse(args.settings);
+  const upstream = args.upstream.replace(/\/$/, "");
+  const compat = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
+  const socket = { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
+  const gwModules = srcModules({ path: "entry.py", contents: readFileSync(join(SRC, "entry.py"), "utf8") }, SRC);
+  const all = {
+    js: {
+      modules: true,
+      script: readFileSync(join(HERE, "../proxies/passthrough_worker.js"), "utf8"),
+      compatibilityDate: config.compatibility_date,
+      serviceBindings: { UPSTREAM: { external: { address: upstream.replace(/^http:\/\//, ""), http: {} } } },
+    },
+    py: {
+      modules: srcModules(
+        { path: "bench_passthrough.py", contents: readFileSync(join(HERE, "passthrough.py"), "utf8") },
+        SRC,
+      ),
+      modulesRoot: SRC,
+      ...compat,
+      bindings: { UPSTREAM_ORIGIN: upstream },
+    },
+    "gw-local": {
+      modules: gwModules,
+      modulesRoot: SRC,
+      ...compat,
+      bindings: { ...settings, ENVIRONMENT: "local", BACKEND_UPSTREAM_URL: upstream, DEFAULT_BACKEND: "upstream" },
+    },
+    "gw-cloud": {
+      modules: gwModules,
+      modulesRoot: SRC,
+      ...compat,
+      bindings: { ...settings, ENVIRONMENT: "cloud", DEFAULT_BACKEND: "upstream" },
+      kvNamespaces: { BACKEND_CONFIG_KV: "bench-backends" },
+    },
+  };
+  for (const variant of args.variant) {
+    // The gateway from another source tree (e.g. `git archive` of a base commit's src/, or a
+    // copy with one piece turned off), local mode, beside the current one in the same workerd.
+    const [name, dir] = variant.split("=", 2);
+    all[`gw-local-${name}`] = {
+      ...all["gw-local"],
+      modules: srcModules({ path: "entry.py", contents: readFileSync(join(dir, "entry.py"), "utf8") }, dir),
+      modulesRoot: dir,
+    };
+  }
+  const names = args.only ? args.only.split(",") : Object.keys(all);
+  const workers = names.map((name) => ({ name, ...all[name], ...socket }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      cf: false,
+      logRequests: false,
+      ...(args["kv-persist"] ? { resourcePersistencePath: join(args["kv-persist"], "v3") } : {}),
+      handleStructuredLogs: () => {},
+      workers,
+    }),
+  );
+  await mf.ready;
+  if (names.includes("gw-cloud")) {
+    const kv = await mf.getKVNamespace("BACKEND_CONFIG_KV", "gw-cloud");
+    await kv.put("backend:upstream", JSON.stringify({ id: "upstream", url: upstream, type: "cloud" }));
+  }
+  const urls = [];
+  for (const name of names) urls.push(`${name}=${String(await mf.unsafeGetDirectURL(name)).replace(/\/$/, "")}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await mf.dispose();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.stdout.write(`READY ${urls.join(" ")}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench workerd] failed to start: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
