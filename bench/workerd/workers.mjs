@@ -19,33 +19,16 @@
 // Prints "READY name=url ..." then, per console.log line of the Workers, nothing (they are dropped:
 // the bench measures the Worker's cost of logging, not a reader's). Stops on SIGTERM/SIGINT.
 
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { pythonModules } from "../../scripts/workerd/python_modules.mjs";
 
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
 const ROOT = resolve(HERE, "../..");
 const SRC = join(ROOT, "src");
-
-function srcModules(first, SRC) {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory() && entry.name !== "__pycache__") walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".py")) found.push(relative(SRC, path));
-    }
-  };
-  walk(SRC);
-  found.sort();
-  const modules = found
-    .filter((p) => p !== "entry.py" || first.path === "entry.py")
-    .filter((p) => p !== first.path)
-    .map((path) => ({ type: "PythonModule", path: join(SRC, path), contents: readFileSync(join(SRC, path), "utf8") }));
-  return [{ type: "PythonModule", path: join(SRC, first.path), contents: first.contents }, ...modules];
-}
 
 async function main() {
   const { values: args } = parseArgs({
@@ -63,7 +46,7 @@ async function main() {
   const upstream = args.upstream.replace(/\/$/, "");
   const compat = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
   const socket = { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
-  const gwModules = srcModules({ path: "entry.py", contents: readFileSync(join(SRC, "entry.py"), "utf8") }, SRC);
+  const gwModules = pythonModules(SRC);
   const all = {
     js: {
       modules: true,
@@ -72,10 +55,10 @@ async function main() {
       serviceBindings: { UPSTREAM: { external: { address: upstream.replace(/^http:\/\//, ""), http: {} } } },
     },
     py: {
-      modules: srcModules(
-        { path: "bench_passthrough.py", contents: readFileSync(join(HERE, "passthrough.py"), "utf8") },
-        SRC,
-      ),
+      modules: pythonModules(SRC, {
+        path: "bench_passthrough.py",
+        contents: readFileSync(join(HERE, "passthrough.py"), "utf8"),
+      }),
       modulesRoot: SRC,
       ...compat,
       bindings: { UPSTREAM_ORIGIN: upstream },
@@ -100,7 +83,7 @@ async function main() {
     const [name, dir] = variant.split("=", 2);
     all[`gw-local-${name}`] = {
       ...all["gw-local"],
-      modules: srcModules({ path: "entry.py", contents: readFileSync(join(dir, "entry.py"), "utf8") }, dir),
+      modules: pythonModules(dir),
       modulesRoot: dir,
     };
   }

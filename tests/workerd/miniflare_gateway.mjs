@@ -26,11 +26,12 @@
 //   GET  /kv-get?key=K → 200 text, or 404
 //   POST /kv-outage/on | /kv-outage/off → 204
 
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, parseEnv } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { pythonModules } from "../../scripts/workerd/python_modules.mjs";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const SRC = join(ROOT, "src");
@@ -73,25 +74,6 @@ export default {
 };
 `;
 
-function pythonModules() {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory() && entry.name !== "__pycache__") walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".py")) found.push(relative(SRC, path));
-    }
-  };
-  walk(SRC);
-  found.sort();
-  // The main module comes first, as wrangler uploads it.
-  return ["entry.py", ...found.filter((p) => p !== "entry.py")].map((path) => ({
-    type: "PythonModule",
-    path: join(SRC, path), // absolute: Miniflare names each module relative to modulesRoot
-    contents: readFileSync(join(SRC, path), "utf8"),
-  }));
-}
-
 async function main() {
   const { values: args } = parseArgs({
     options: {
@@ -113,7 +95,7 @@ async function main() {
     ratelimits[rl.name] = { namespace_id: String(rl.namespace_id), simple: { ...rl.simple, limit } };
   }
   const kvId = (config.kv_namespaces ?? []).find((ns) => ns.binding === "BACKEND_CONFIG_KV")?.id;
-  const modules = pythonModules();
+  const modules = pythonModules(SRC);
 
   const gateways = [];
   for (let i = 0; i < Number(args.instances); i++) {
