@@ -22,7 +22,9 @@ Behaviour kept from the aiohttp client (tests/hardening checks it):
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -51,6 +53,8 @@ MAX_IDLE = 256
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Safe to resend when a pooled connection turns out to be dead (RFC 9110 §9.2.2).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# struct linger {on, 0 s}: close() resets the connection instead of flushing.
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 class _Stale(Exception):
@@ -203,7 +207,7 @@ class _Connection(asyncio.Protocol):
         try:
             return await future
         except BaseException:
-            self.abort()  # cancelled or failed: never reuse this connection
+            self.abort(reset=True)  # cancelled or failed: never reuse this connection
             raise
 
     async def _send_body(self, body: AsyncIterable[bytes], chunked: bool) -> None:
@@ -226,7 +230,7 @@ class _Connection(asyncio.Protocol):
         except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 — kept for __call__, which decides whom to blame
             self.body_error = exc
             self._writer = None  # done now: abort() must not cancel the task it runs in
-            self.abort()
+            self.abort(reset=True)
 
     async def _drained(self) -> None:
         self._drain = self.loop.create_future()
@@ -245,11 +249,22 @@ class _Connection(asyncio.Protocol):
         else:
             self.abort()
 
-    def abort(self) -> None:
+    def abort(self, *, reset: bool = False) -> None:
+        """Close now; ``reset`` for an exchange cut short mid-request.
+
+        A plain close still delivers what sits in the kernel's send buffer and
+        then a FIN: an upstream reading a cut-off upload slowly would learn
+        of it only after draining up to megabytes. A reset (SO_LINGER 0)
+        discards that buffer and tells it at once.
+        """
         self.closed = True
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
         if self.transport is not None:
+            if reset and not self.transport.is_closing():
+                sock = self.transport.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
             self.transport.abort()
 
     def pause_reading(self) -> None:
