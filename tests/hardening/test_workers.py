@@ -8,6 +8,7 @@ from ``/proc`` (the supervisor's children).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -95,6 +96,22 @@ def test_requests_are_spread_over_both_workers(tmp_path):
     assert statuses == [200] * REQUESTS
     assert set(per_worker) == pids
     assert all(count > 0 for count in per_worker.values()), per_worker
+
+
+def test_log_lines_of_both_workers_never_interleave(tmp_path):
+    log_file = tmp_path / "gateway.jsonl"
+    with (
+        FaultServer() as up,
+        running_twin(env_for(up.url), tmp_path, "--workers", "2", "--log-file", str(log_file)) as twin,
+    ):
+        wait_for_workers(twin, 2)
+        load(twin.url, total=2000, path="/echo/" + "p" * 200)  # long lines: many writes per flush
+    # Read once stopped: the workers flush what they hold when they drain.
+
+    lines = log_file.read_text().splitlines()
+    proxied = [json.loads(line) for line in lines if '"outcome":"proxied"' in line]
+    assert all(json.loads(line) for line in lines)  # every line whole
+    assert len(proxied) == 2000
 
 
 def test_metrics_sum_what_every_worker_answered(tmp_path):
