@@ -30,7 +30,7 @@ from .config import ServerLimits, read_env_file
 from .kv import FaultInjectingKV, SqliteKV
 from .platform import LineLog, Tasks, build_platform
 from .server import GatewayHandler, TwinServer
-from .supervisor import SharedState, Supervisor, die_with_parent, parse_workers
+from .supervisor import WORKER_KV_BUSY_S, SharedState, Supervisor, die_with_parent, parse_workers
 from .upstream_client import HttpFetch
 
 SHUTDOWN_GRACE_S = 10.0
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker_state is None and workers > 1:
         return supervise(args, argv, settings, workers)
     if args.worker_state is not None:
-        die_with_parent()
+        die_with_parent(Path(args.worker_state))
     try:
         import uvloop  # optional: a faster event loop where installed
     except ImportError:
@@ -121,7 +121,8 @@ async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimi
     kv_path = args.kv_path
     if kv_path is None and state is not None and (state / "health.sqlite").exists():
         kv_path = str(state / "health.sqlite")  # the workers' private KV: health results shared, nothing else
-    kv = SqliteKV(kv_path) if kv_path else None
+    # Workers share the file: a lock another worker holds is waited for briefly, not failed on.
+    kv = SqliteKV(kv_path, busy_timeout_s=WORKER_KV_BUSY_S if state is not None else 0.0) if kv_path else None
     platform_kv = FaultInjectingKV(kv, args.kv_fault_file) if kv is not None and args.kv_fault_file else kv
     # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
     fetch = HttpFetch(body_idle_timeout_s=settings.upstream_timeout_s)

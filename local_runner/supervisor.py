@@ -53,6 +53,10 @@ STABLE_AFTER_S = 30.0
 KILL_MARGIN_S = 5.0
 #: A worker's exit status for a start-up failure (bad setting, port taken): restarting cannot help.
 STARTUP_FAILURE = 2
+#: In the shared directory: the supervisor's pid, for workers to recognise their parent.
+SUPERVISOR_PID = "supervisor.pid"
+#: How long a worker waits for a SQLite lock another worker holds (a KV write takes microseconds).
+WORKER_KV_BUSY_S = 0.01
 #: prctl(2) option: the kernel signals the child when its parent dies.
 _PR_SET_PDEATHSIG = 1
 
@@ -94,6 +98,7 @@ class SharedState:
     @classmethod
     def create(cls, *, rate_limited: bool, kv_path: str | None, local: bool) -> SharedState:
         root = Path(tempfile.mkdtemp(prefix="gateway-workers-"))
+        (root / SUPERVISOR_PID).write_text(str(os.getpid()))
         metrics_dir = root / "metrics"
         metrics_dir.mkdir()
         rate_table = root / "rate_limit.bin" if rate_limited else None
@@ -111,12 +116,15 @@ class SharedState:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def die_with_parent() -> None:
+def die_with_parent(state_dir: Path) -> None:
     """In a worker: ask the kernel for SIGTERM when the supervisor dies (Linux), so no worker outlives it."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() == 1:  # the supervisor died before the call above
-        os.kill(os.getpid(), signal.SIGTERM)
+    # The supervisor may have died before the call above. Compared with its
+    # recorded pid, not with 1: in a container without an init it *is* PID 1.
+    with contextlib.suppress(OSError, ValueError):
+        if os.getppid() != int((state_dir / SUPERVISOR_PID).read_text()):
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass

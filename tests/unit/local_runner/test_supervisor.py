@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 
 import pytest
 
-from local_runner.supervisor import Supervisor, parse_workers
+from local_runner.supervisor import SUPERVISOR_PID, Supervisor, parse_workers
+from tests.support.processes import ROOT
 
 
 @pytest.mark.parametrize(("text", "count"), [("1", 1), ("3", 3), ("256", 256), (" 2 ", 2)])
@@ -83,3 +85,22 @@ def test_stop_signal_reaches_every_worker_and_a_clean_drain_is_status_0(tmp_path
     assert status == 0
     assert not any("restarting" in line for line in said)
     assert said[-1] == "gateway stopped"
+
+
+def run_worker_start(tmp_path, recorded_parent: int) -> subprocess.CompletedProcess[str]:
+    (tmp_path / SUPERVISOR_PID).write_text(str(recorded_parent))
+    code = f"from pathlib import Path; from local_runner.supervisor import die_with_parent; die_with_parent(Path({str(tmp_path)!r})); print('alive')"
+    return subprocess.run(python(code), capture_output=True, text=True, timeout=30, cwd=ROOT)
+
+
+def test_a_worker_of_a_live_supervisor_keeps_running(tmp_path):
+    # This test process is the child's parent, as the supervisor is a worker's (it may even be PID 1).
+    result = run_worker_start(tmp_path, os.getpid())
+    assert (result.returncode, result.stdout) == (0, "alive\n")
+
+
+def test_a_worker_whose_supervisor_is_already_gone_stops(tmp_path):
+    result = run_worker_start(
+        tmp_path, os.getpid() + 10**6
+    )  # not its parent: the supervisor died and it was re-parented
+    assert result.returncode == -signal.SIGTERM
