@@ -148,8 +148,11 @@ class Supervisor:
     metrics_dir: Path
     grace_s: float
     say: Callable[[str], None] = field(default=lambda text: print(f"local_runner: {text}", file=sys.stderr, flush=True))
+    #: Beyond ``grace_s``, how long a draining worker may take before SIGKILL.
+    kill_margin_s: float = KILL_MARGIN_S
     slots: list[Slot] = field(default_factory=list)
     stopping: bool = False
+    _stop_requested: bool = False
     _kill_at: float | None = None
 
     def run(self) -> int:
@@ -176,37 +179,43 @@ class Supervisor:
         return status
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if signum in (signal.SIGTERM, signal.SIGINT) and not self.stopping:
-            self.stopping = True
-            self._kill_at = time.monotonic() + self.grace_s + KILL_MARGIN_S
-            for slot in self.slots:
-                slot.restart_at = None  # a dead worker stays dead now
-            for slot in self._live():
-                assert slot.process is not None
+        # Only a note: the loop acts on it (a handler runs between any two bytecodes of the loop).
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self._stop_requested = True
+
+    def _begin_stop(self) -> None:
+        self.stopping = True
+        self._kill_at = time.monotonic() + self.grace_s + self.kill_margin_s
+        for slot in self.slots:
+            slot.restart_at = None  # a dead worker stays dead now
+            if slot.process is not None:
                 with contextlib.suppress(ProcessLookupError):
                     slot.process.send_signal(signal.SIGTERM)
 
     def _loop(self, wake_r: int) -> int:
         unclean = False
+        status = 0
         while True:
+            if self._stop_requested and not self.stopping:
+                self._begin_stop()
             for slot in self.slots:
                 code = slot.process.poll() if slot.process is not None else None
                 if slot.process is None or code is None:
                     continue
-                self._forget(slot.process.pid)
                 pid, slot.process = slot.process.pid, None
+                self._forget(pid)
                 if self.stopping:
                     # Killed by the stop signal itself: it was still starting (no handler yet), so nothing was lost.
                     unclean = unclean or code not in (0, -signal.SIGTERM, -signal.SIGINT)
-                    continue
-                if code == STARTUP_FAILURE:
+                elif code == STARTUP_FAILURE:
                     self.say(f"worker {slot.index} (pid {pid}) could not start; stopping")
-                    self._on_signal(signal.SIGTERM, None)
-                    return self._drain_then(STARTUP_FAILURE, wake_r)
-                self._schedule_restart(slot, pid, code)
+                    status = STARTUP_FAILURE
+                    self._begin_stop()
+                else:
+                    self._schedule_restart(slot, pid, code)
             if self.stopping:
                 if not self._live():
-                    return 1 if unclean else 0
+                    return status or (1 if unclean else 0)
                 if self._kill_at is not None and time.monotonic() > self._kill_at:
                     self.say("workers still running after the grace period: SIGKILL")
                     for slot in self._live():
@@ -220,16 +229,6 @@ class Supervisor:
                     if slot.restart_at is not None and now >= slot.restart_at:
                         self._start(slot)
             self._wait(wake_r)
-
-    def _drain_then(self, status: int, wake_r: int) -> int:
-        while self._live():
-            for slot in self._live():
-                assert slot.process is not None
-                if slot.process.poll() is not None:
-                    self._forget(slot.process.pid)
-                    slot.process = None
-            self._wait(wake_r)
-        return status
 
     def _forget(self, pid: int) -> None:
         """A worker exited: its live gauges (in flight, answers per worker) leave the sums."""

@@ -104,3 +104,16 @@ def test_a_worker_whose_supervisor_is_already_gone_stops(tmp_path):
         tmp_path, os.getpid() + 10**6
     )  # not its parent: the supervisor died and it was re-parented
     assert result.returncode == -signal.SIGTERM
+
+
+def test_a_worker_that_outlives_the_grace_period_is_killed_and_the_exit_is_unclean(tmp_path):
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    )
+    said: list[str] = []
+    supervisor = Supervisor(1, lambda _i: python(code), dict(os.environ), tmp_path, 0.2, said.append, kill_margin_s=0.2)
+    stop_after(2.0)  # after the worker has started ignoring SIGTERM
+    status = supervisor.run()
+
+    assert status == 1
+    assert any("SIGKILL" in line for line in said)
