@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument(
         "--workers",
-        help=f"worker processes serving the port: N or 'auto' (one per CPU); default ${WORKERS_VARIABLE}, else 1",
+        help=f"worker processes serving the port: N or 'auto' (one per usable CPU); default ${WORKERS_VARIABLE}, else 1",
     )
     # Set by the supervisor on the workers it starts: its shared-state directory.
     parser.add_argument("--worker-state", help=argparse.SUPPRESS)
@@ -117,17 +117,17 @@ async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimi
     log_stream = open(args.log_file, "a", encoding="utf-8", buffering=1 << 16) if args.log_file else None  # noqa: ASYNC230, SIM115 — opened once at start-up, closed at shutdown
     log = LineLog(log_stream)
     tasks = Tasks()
-    state = Path(args.worker_state) if args.worker_state is not None else None
+    shared = SharedState.of(Path(args.worker_state)) if args.worker_state is not None else None
     kv_path = args.kv_path
-    if kv_path is None and state is not None and (state / "health.sqlite").exists():
-        kv_path = str(state / "health.sqlite")  # the workers' private KV: health results shared, nothing else
+    if kv_path is None and shared is not None and shared.health_kv is not None:
+        kv_path = str(shared.health_kv)  # the workers' private KV: health results shared, nothing else
     # Workers share the file: a lock another worker holds is waited for briefly, not failed on.
-    kv = SqliteKV(kv_path, busy_timeout_s=WORKER_KV_BUSY_S if state is not None else 0.0) if kv_path else None
+    kv = SqliteKV(kv_path, busy_timeout_s=WORKER_KV_BUSY_S if shared is not None else 0.0) if kv_path else None
     platform_kv = FaultInjectingKV(kv, args.kv_fault_file) if kv is not None and args.kv_fault_file else kv
     # UPSTREAM_TIMEOUT_MS also bounds each wait for the next piece of an upstream body.
     fetch = HttpFetch(body_idle_timeout_s=settings.upstream_timeout_s)
     rate_limit = (settings.rate_limit_requests, settings.rate_limit_period_s) if settings.rate_limit_requests else None
-    rate_table = state / "rate_limit.bin" if state is not None and rate_limit is not None else None
+    rate_table = shared.rate_table if shared is not None else None
     platform = build_platform(
         fetch, log=log, tasks=tasks, kv=platform_kv, rate_limit=rate_limit, rate_limit_table=rate_table
     )
@@ -161,7 +161,7 @@ async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimi
     try:
         # Workers each listen with SO_REUSEPORT: the kernel spreads new connections over them (design.md).
         server = await loop.create_server(
-            web_server, args.host, args.port, reuse_address=True, reuse_port=state is not None, backlog=2048
+            web_server, args.host, args.port, reuse_address=True, reuse_port=shared is not None, backlog=2048
         )
     except OSError as exc:
         await fetch.close()

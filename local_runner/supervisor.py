@@ -99,18 +99,27 @@ class SharedState:
     def create(cls, *, rate_limited: bool, kv_path: str | None, local: bool) -> SharedState:
         root = Path(tempfile.mkdtemp(prefix="gateway-workers-"))
         (root / SUPERVISOR_PID).write_text(str(os.getpid()))
-        metrics_dir = root / "metrics"
-        metrics_dir.mkdir()
-        rate_table = root / "rate_limit.bin" if rate_limited else None
-        if rate_table is not None:
-            SharedTokenBucketLimiter.create(str(rate_table))
+        (root / "metrics").mkdir()
+        if rate_limited:
+            SharedTokenBucketLimiter.create(str(root / "rate_limit.bin"))
         # A cloud twin without --kv-path must keep failing at start (no registry), so only local mode gets one.
         health_kv = root / "health.sqlite" if kv_path is None and local else None
         for path in (health_kv, kv_path):
             if path is not None:
                 # Create the table and switch to WAL once, before N workers open it at the same moment.
                 SqliteKV(str(path), busy_timeout_s=5.0).close()
-        return cls(root, rate_table, health_kv, metrics_dir)
+        return cls.of(root)
+
+    @classmethod
+    def of(cls, root: Path) -> SharedState:
+        """In a worker: what the supervisor prepared in ``root``."""
+        rate_table, health_kv = root / "rate_limit.bin", root / "health.sqlite"
+        return cls(
+            root,
+            rate_table if rate_table.exists() else None,
+            health_kv if health_kv.exists() else None,
+            root / "metrics",
+        )
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
