@@ -14,14 +14,26 @@ or body is ever recorded):
 
 ``backend`` is ``-`` for answers no backend was chosen for (gateway
 endpoints, preflights, errors before routing).
+
+With ``--workers N`` (N > 1) the supervisor gives every worker one
+``PROMETHEUS_MULTIPROC_DIR``: prometheus-client then keeps each value in a
+memory-mapped file per process, and whichever worker answers the scrape sums
+them all (``MultiProcessCollector``; the supervisor calls
+``mark_process_dead`` for a worker that exits, so live gauges drop its
+share). Only then is one more series kept:
+
+    gateway_worker_requests{pid}                 answers per live worker process
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.logs import RequestLog
 
@@ -38,11 +50,51 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 NO_BACKEND = "-"
 
 
-class PrometheusMetrics:
-    """``runtime.Metrics`` over prometheus-client, one registry per twin process."""
+class HealthCollector:
+    """``gateway_backend_healthy``, built from the answering worker's view at each scrape.
+
+    Not a stored gauge: health is read from the gateway at exposition time
+    (shared through KV between workers), so there is nothing to sum across
+    processes, and entries removed from the registry simply stop appearing.
+    """
 
     def __init__(self) -> None:
+        self.entries: list[tuple[str, str, bool | None]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "gateway_backend_healthy",
+            "Last health result per backend entry (1 healthy, 0 not)",
+            labels=["backend", "location"],
+        )
+        for backend_id, location, healthy in self.entries:
+            if healthy is not None:
+                family.add_metric([backend_id, location], 1 if healthy else 0)
+        yield family
+
+
+class PrometheusMetrics:
+    """``runtime.Metrics`` over prometheus-client: one registry per process, summed over workers.
+
+    Multiprocess mode follows prometheus-client's own switch: it is on when
+    ``PROMETHEUS_MULTIPROC_DIR`` is set (the supervisor sets it for its
+    workers before they import prometheus-client, which picks its value
+    class at import).
+    """
+
+    def __init__(self) -> None:
+        multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.multiprocess = multiprocess_dir is not None
+        self._health = HealthCollector()
+        # The series live in this process's registry (or its mmap files);
+        # the scrape reads ``_exposed``: the same registry, or every worker's files.
         self.registry = CollectorRegistry(auto_describe=False)
+        if multiprocess_dir is not None:
+            self._exposed = CollectorRegistry(auto_describe=False)
+            MultiProcessCollector(self._exposed, multiprocess_dir)  # type: ignore[no-untyped-call]
+        else:
+            self._exposed = self.registry
+        self._exposed.register(self._health)
         registry = self.registry
         self._requests = Counter(
             "gateway_requests", "Answers by backend, location and status class",
@@ -60,17 +112,25 @@ class PrometheusMetrics:
             "gateway_upstream_failures", "Failed upstream exchanges by kind", ["backend", "kind"], registry=registry
         )
         self._rate_limited = Counter("gateway_rate_limited", "Requests answered 429", registry=registry)
-        self._in_flight = Gauge("gateway_in_flight_requests", "Requests being answered now", registry=registry)
-        self._healthy = Gauge(
-            "gateway_backend_healthy", "Last health result per backend entry (1 healthy, 0 not)",
-            ["backend", "location"], registry=registry,
+        self._in_flight = Gauge(
+            "gateway_in_flight_requests", "Requests being answered now", registry=registry,
+            multiprocess_mode="livesum",
         )  # fmt: skip
+        # Which worker answered (label pid, added by the multiprocess collector); N=1 pays nothing.
+        self._worker = None
+        if self.multiprocess:
+            self._worker = Gauge(
+                "gateway_worker_requests", "Answers per live worker process since it started",
+                registry=registry, multiprocess_mode="liveall",
+            )  # fmt: skip
 
     def started(self) -> None:
         self._in_flight.inc()
 
     def finished(self, line: RequestLog) -> None:
         self._in_flight.dec()
+        if self._worker is not None:
+            self._worker.inc()
         routed = line.routed and line.backend is not None
         backend = line.backend if routed and line.backend is not None else NO_BACKEND
         location = line.location if routed and line.location is not None else NO_BACKEND
@@ -87,9 +147,6 @@ class PrometheusMetrics:
             self._rate_limited.inc()
 
     def exposition(self, health: Iterable[tuple[str, str, bool | None]]) -> tuple[str, bytes]:
-        self._healthy.clear()  # entries removed from the registry disappear
-        for backend_id, location, healthy in health:
-            if healthy is not None:
-                self._healthy.labels(backend_id, location).set(1 if healthy else 0)
+        self._health.entries = list(health)
         # The 0.0.4 text format: every Prometheus and agent reads it (the names are plain ASCII).
-        return CONTENT_TYPE_PLAIN_0_0_4, generate_latest(self.registry)
+        return CONTENT_TYPE_PLAIN_0_0_4, generate_latest(self._exposed)

@@ -12,14 +12,15 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import IO, Any
 
 from gateway.headers import HeaderMap
-from gateway.runtime import KV, Body, Platform, SystemClock, UpstreamFetch
+from gateway.runtime import KV, Body, Platform, RateLimiter, SystemClock, UpstreamFetch
 
 from .bodies import UpstreamBody, capture, read
 from .metrics import PrometheusMetrics
-from .rate_limit import TokenBucketLimiter
+from .rate_limit import SharedTokenBucketLimiter, TokenBucketLimiter
 
 
 async def discard(body: Body) -> None:
@@ -65,10 +66,19 @@ def build_platform(
     tasks: Tasks,
     kv: KV | None,
     rate_limit: tuple[int, int] | None,
+    rate_limit_table: Path | None = None,
 ) -> Platform:
-    """Assemble the twin's Platform once, at start-up (``fetch`` is an ``HttpFetch``)."""
+    """Assemble the twin's Platform once, at start-up (``fetch`` is an ``HttpFetch``).
+
+    ``rate_limit_table``: the supervisor's shared bucket table, so a worker's
+    limit is the whole twin's (``rate_limit.SharedTokenBucketLimiter``).
+    """
     clock = SystemClock()
-    limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock) if rate_limit else None
+    limiter: RateLimiter | None = None
+    if rate_limit and rate_limit_table is not None:
+        limiter = SharedTokenBucketLimiter(str(rate_limit_table), rate_limit[0], rate_limit[1], clock)
+    elif rate_limit:
+        limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock)
     return Platform(
         fetch=fetch,
         new_headers=HeaderMap,

@@ -214,7 +214,7 @@ class Gateway:
                 backend.id,
                 {"id": backend.id, "name": backend.name, "locations": {}},
             )
-            last = self.health.last(backend)
+            last = await self.health.shown(backend)
             entry["locations"][backend.type] = {
                 "type": backend.type,
                 "region": backend.region,
@@ -230,7 +230,7 @@ class Gateway:
         assert self.platform.metrics is not None
         health = []
         for backend in await self.registry.list():
-            last = self.health.last(backend)
+            last = await self.health.shown(backend)
             health.append((backend.id, backend.type, None if last is None else last.healthy))
         content_type, body = self.platform.metrics.exposition(health)
         headers = self.platform.new_headers([("content-type", content_type), ("content-length", str(len(body)))])

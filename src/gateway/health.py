@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import random
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -33,6 +34,13 @@ from .settings import Settings
 Status = Literal["healthy", "unhealthy"]
 KV_PREFIX = "health:"
 _KV_MIN_TTL_S = 60
+#: With a shared KV, each instance trusts a healthy result up to this share
+#: of HEALTH_TTL_S (at most _EARLY_MAX_S) less than the others, drawn once:
+#: instances that adopted one shared result would otherwise all find it stale
+#: at the same instant and all re-check; this way the earliest checks and
+#: shares, and the rest read its fresh result (one check per TTL, not one per instance).
+_EARLY_SHARE = 0.1
+_EARLY_MAX_S = 1.0
 
 
 def _slot(backend: Backend) -> str:
@@ -59,9 +67,13 @@ class HealthStatus:
 
 
 class HealthMonitor:
-    def __init__(self, settings: Settings, platform: Platform) -> None:
+    def __init__(self, settings: Settings, platform: Platform, *, early_s: float | None = None) -> None:
+        """``early_s``: how much sooner than ``HEALTH_TTL_S`` this instance re-checks; drawn when a KV is shared."""
         self._platform = platform
-        self._ttl_s = settings.health_ttl_s
+        if early_s is None:
+            spread = min(_EARLY_MAX_S, _EARLY_SHARE * settings.health_ttl_s) if platform.kv is not None else 0.0
+            early_s = random.uniform(0.0, spread)  # spreading instances, not a secret
+        self._ttl_s = settings.health_ttl_s - early_s
         self._retry_s = min(settings.health_retry_s, settings.health_ttl_s)
         self._timeout_s = settings.health_timeout_s
         self._kv_ttl = max(_KV_MIN_TTL_S, math.ceil(settings.health_ttl_s * 2))
@@ -71,6 +83,21 @@ class HealthMonitor:
     def last(self, backend: Backend) -> HealthStatus | None:
         """The last known result for ``backend`` (no I/O)."""
         return self._results.get(_slot(backend))
+
+    async def shown(self, backend: Backend) -> HealthStatus | None:
+        """The result to show for ``backend``: the one shared through KV if any, else this instance's.
+
+        For answers that show health (``/_gateway/backends``, metrics): every
+        instance sharing a KV reads the same value there, so they all show
+        the same result. One KV read; a newer shared result is also kept.
+        """
+        last = self._results.get(_slot(backend))
+        shared = await self._read_shared(backend)
+        if shared is None:
+            return last
+        if last is None or shared.checked_at > last.checked_at:
+            self._results[_slot(backend)] = shared
+        return shared
 
     async def gate(self, backend: Backend) -> None:
         """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""

@@ -282,3 +282,61 @@ async def test_passive_mark_is_shared_through_kv():
     monitor(h).mark_unhealthy(BUN)
     await h.deferred.drain()
     assert json.loads(kv.data["health:bun-sqlite@local"])["status"] == "unhealthy"
+
+
+async def two_instances(early_s: tuple[float, float]) -> list[tuple[Harness, HealthMonitor]]:
+    """Two instances sharing one KV, re-checking ``early_s`` before a 30 s TTL; the second adopted the first's check."""
+    kv = FakeKV()
+    settings = Settings.from_env({"ENVIRONMENT": "local", "HEALTH_TTL_S": "30"})
+    pairs = []
+    for early in early_s:
+        h = Harness.local(kv=kv)
+        pairs.append((h, HealthMonitor(settings, h.platform, early_s=early)))
+    for h, m in pairs:
+        await m.gate(BUN)
+        await h.deferred.drain()
+    return pairs
+
+
+async def traffic(pairs: list[tuple[Harness, HealthMonitor]], steps: int, step_s: float) -> int:
+    """Both instances gate a request every ``step_s``, checks finishing within the step; total checks."""
+    for _ in range(steps):
+        for h, m in pairs:
+            h.clock.advance(step_s)
+            await m.gate(BUN)
+        for h, _ in pairs:
+            await h.deferred.drain()
+    return sum(len(h.upstream.health_checks) for h, _ in pairs)
+
+
+async def test_instances_sharing_kv_make_one_check_per_ttl_not_one_each():
+    pairs = await two_instances((0.7, 0.2))
+    for h, _ in pairs:
+        h.clock.advance(28.5)
+    assert await traffic(pairs, 250, 0.01) == 2  # the first, and one re-check around the expiry
+    assert pairs[1][0].upstream.health_checks == []
+
+
+async def test_instances_with_the_same_deadline_would_each_check():
+    # The contrast that makes the test above mean something: no spread, a re-check each.
+    pairs = await two_instances((0.0, 0.0))
+    assert await traffic(pairs, 1, 30) == 3
+
+
+@pytest.mark.parametrize("age_s", [-1, 1])  # newer, and older, than this instance's own check
+async def test_shown_result_is_the_one_shared_through_kv(age_s):
+    kv = FakeKV()
+    h = Harness.local(kv=kv)
+    m = monitor(h)
+    await m.gate(BUN)
+    kv.data[KEY] = shared("unhealthy", WALL_START - age_s)
+    shown = await m.shown(BUN)
+    assert shown is not None and (shown.status, shown.checked_at) == ("unhealthy", WALL_START - age_s)
+
+
+async def test_shown_result_without_kv_is_this_instances():
+    h = Harness.local()
+    m = monitor(h)
+    assert await m.shown(BUN) is None
+    await m.gate(BUN)
+    assert await m.shown(BUN) == m.last(BUN)
