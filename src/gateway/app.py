@@ -209,12 +209,12 @@ class Gateway:
         if endpoint == "metrics":
             return await self._metrics()
         entries: dict[str, dict[str, Any]] = {}
-        for backend in await self.registry.list():
+        backends = await self.registry.list()
+        for backend, last in zip(backends, await self.health.shown_all(backends), strict=True):
             entry = entries.setdefault(
                 backend.id,
                 {"id": backend.id, "name": backend.name, "locations": {}},
             )
-            last = await self.health.shown(backend)
             entry["locations"][backend.type] = {
                 "type": backend.type,
                 "region": backend.region,
@@ -228,10 +228,11 @@ class Gateway:
 
     async def _metrics(self) -> Response:
         assert self.platform.metrics is not None
-        health = []
-        for backend in await self.registry.list():
-            last = await self.health.shown(backend)
-            health.append((backend.id, backend.type, None if last is None else last.healthy))
+        backends = await self.registry.list()
+        health = [
+            (backend.id, backend.type, None if last is None else last.healthy)
+            for backend, last in zip(backends, await self.health.shown_all(backends), strict=True)
+        ]
         content_type, body = self.platform.metrics.exposition(health)
         headers = self.platform.new_headers([("content-type", content_type), ("content-length", str(len(body)))])
         return Response(200, headers, body)

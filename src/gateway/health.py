@@ -99,6 +99,10 @@ class HealthMonitor:
             self._results[_slot(backend)] = shared
         return shared
 
+    async def shown_all(self, backends: list[Backend]) -> list[HealthStatus | None]:
+        """:meth:`shown` for each of ``backends``, the KV reads concurrently (a listing waits for one, not N)."""
+        return list(await asyncio.gather(*(self.shown(backend) for backend in backends)))
+
     async def gate(self, backend: Backend) -> None:
         """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""
         result = self._results.get(_slot(backend))
