@@ -4,6 +4,7 @@ import type { NextConfig } from "next";
 // The frontend is its own npm project inside the repo: pin the roots to this
 // folder so the standalone output is `.next/standalone/server.js` (not nested
 // under the repo's path) and nothing outside `frontend/` is traced.
+// (`npm run build` is `next build --webpack`; `turbopack.root` serves `next dev`.)
 const root = path.resolve(process.cwd());
 
 const securityHeaders = [

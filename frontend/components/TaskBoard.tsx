@@ -1,22 +1,19 @@
 "use client";
 
 import Link from "next/link";
-import { useOptimistic, useRef, useState, useTransition, type FormEvent } from "react";
+import { Suspense, lazy, useOptimistic, useRef, useState, useTransition, type FormEvent } from "react";
 
 import { createTask, deleteTask, moveTask } from "@/app/actions";
-import { ErrorPanel } from "@/components/ErrorPanel";
-import { ServedLine } from "@/components/ServedLine";
+import type { Notice } from "@/components/ActionNotice";
 import { isOverdue } from "@/lib/format";
-import type { ActionResult, ApiError, ServedBy, Task, TaskCreate, TaskStatus } from "@/lib/types";
+import type { ActionResult, Task, TaskCreate, TaskStatus } from "@/lib/types";
 import { STATUS_LABELS, TASK_STATUSES } from "@/lib/types";
+
+// Only needed once an action has finished: loaded then, not with the page.
+const ActionNotice = lazy(() => import("@/components/ActionNotice"));
 
 type Item = Task & { pending?: boolean };
 type Change = { type: "add"; task: Item } | { type: "remove"; id: string } | { type: "update"; id: string; status: TaskStatus };
-
-type Notice =
-  | { kind: "ok"; text: string; served: ServedBy | null }
-  | { kind: "undo"; text: string; task: Task; served: ServedBy | null }
-  | { kind: "error"; title: string; error: ApiError };
 
 export interface TaskBoardProps {
   tasks: Task[];
@@ -146,22 +143,10 @@ export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, 
       ) : null}
 
       <div className="notice" aria-live="polite" data-testid="notice">
-        {notice?.kind === "error" ? <ErrorPanel error={notice.error} title={notice.title} autoRetry={false} /> : null}
-        {notice && notice.kind !== "error" ? (
-          <div className="notice-ok">
-            <p>
-              {notice.text}
-              {notice.kind === "undo" ? (
-                <>
-                  {" "}
-                  <button type="button" className="link-button" onClick={() => onUndo(notice.task)}>
-                    Undo
-                  </button>
-                </>
-              ) : null}
-            </p>
-            <ServedLine served={notice.served} />
-          </div>
+        {notice ? (
+          <Suspense fallback={null}>
+            <ActionNotice notice={notice} onUndo={onUndo} />
+          </Suspense>
         ) : null}
       </div>
 

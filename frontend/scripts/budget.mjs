@@ -34,10 +34,24 @@ const sandbox = { globalThis: {} };
 sandbox.globalThis = sandbox;
 vm.runInNewContext(readFileSync(clientManifestPath, "utf8"), sandbox);
 const clientManifest = sandbox.__RSC_MANIFEST?.["/page"];
-if (!clientManifest?.entryJSFiles) fail("page_client-reference-manifest.js has no entryJSFiles for /page");
+if (!clientManifest) fail("page_client-reference-manifest.js has no entry for /page");
 
 const files = new Set(buildManifest.rootMainFiles ?? []);
-for (const chunks of Object.values(clientManifest.entryJSFiles)) for (const chunk of chunks) files.add(chunk);
+if (clientManifest.entryJSFiles) {
+  // Turbopack: the chunks of each entry of the route (layout, page, error, ...).
+  for (const chunks of Object.values(clientManifest.entryJSFiles)) for (const chunk of chunks) files.add(chunk);
+} else {
+  // webpack: no entryJSFiles; each client module the route renders lists the
+  // chunks it needs as [id, file, id, file, ...] (modules of other routes list
+  // none), and the page's RSC payload makes the browser load exactly those.
+  // A stylesheet's entry (globals.css) names a JS chunk the browser never
+  // fetches: the CSS comes as a <link>.
+  for (const [module, entry] of Object.entries(clientManifest.clientModules ?? {})) {
+    if (module.endsWith(".css")) continue;
+    for (const chunk of entry.chunks ?? []) if (chunk.endsWith(".js")) files.add(chunk);
+  }
+}
+if (files.size === 0) fail("no chunks found for /");
 
 const rows = [...files]
   .filter((file) => file.endsWith(".js"))

@@ -10,6 +10,20 @@ Everything runs on free ports with temporary data and is stopped at the end
                  (cloud = the same local server: loopback http is allowed)
     frontend     frontend/.next/standalone/server.js (GATEWAY_URL, API_KEY)
 
+and, for the flows that also run against the Worker (the ``app`` fixture,
+parametrised over ``twin`` and ``worker``), a second gateway and frontend on
+the same two backends:
+
+    worker       the gateway Worker (src/entry.py) under ``wrangler dev`` on real
+                 workerd (devstack's ``services.worker``), ENVIRONMENT=cloud, the
+                 same API_KEY and health timings, rate limiting off; its backends
+                 (bun-sqlite and cf-d1, each one cloud entry) pushed into
+                 wrangler's local KV by ``gateway-registry push --local``
+    frontend     a second standalone server whose GATEWAY_URL is the Worker
+
+The Worker and its frontend start only when the first ``worker`` case runs
+(``-k twin`` never starts them).
+
 The services are started one by one through devstack's recipes rather than as
 one ``python -m devstack`` process because the suite stops and restarts a
 single backend (devstack treats any service exiting as fatal and stops all).
@@ -30,10 +44,11 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, Page, expect
 
 from devstack import services
 from devstack.process import REPO, Service, ServiceError, free_port
@@ -54,6 +69,10 @@ CHROMIUM_ARGS = [
 BACKEND_DEADLINE_S = 30
 WRANGLER_DEADLINE_S = 90
 FRONTEND_DEADLINE_S = 30
+#: wrangler dev loads Pyodide in workerd first: 7–12 s quiet, 30 s and more on a loaded box.
+WORKER_DEADLINE_S = 120
+#: The display names both gateways give the backends (the twin's settings, the Worker's registry).
+BACKEND_NAMES = {"bun-sqlite": "Bun + SQLite", "cf-d1": "Cloudflare D1"}
 
 
 # -- the browser ---------------------------------------------------------------
@@ -134,8 +153,8 @@ def gtd_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "API_KEY": api_key,
             "HEALTH_TTL_S": "1",
             "HEALTH_RETRY_S": "1",
-            "BACKEND_BUN_SQLITE_NAME": "Bun + SQLite",
-            "BACKEND_CF_D1_NAME": "Cloudflare D1",
+            "BACKEND_BUN_SQLITE_NAME": BACKEND_NAMES["bun-sqlite"],
+            "BACKEND_CF_D1_NAME": BACKEND_NAMES["cf-d1"],
             # cf-d1 at both locations, so the location switcher shows.
             "BACKEND_CF_D1_CLOUD_URL": d1_url,
         }
@@ -186,6 +205,79 @@ def frontend(frontend_build: Path, gtd_stack: Stack) -> Iterator[Frontend]:
 @pytest.fixture(scope="session")
 def base_url(frontend: Frontend) -> str:
     return frontend.url
+
+
+# -- the same app on the Worker --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def worker_gateway_url(gtd_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The gateway Worker under wrangler dev, cloud mode, on the stack's two backends."""
+    state = tmp_path_factory.mktemp("worker")
+    config = services.workerd_overlay(state / "config" / "wrangler.dev.json")
+    bun_url = gtd_stack.bun.health_url.removesuffix("/health")
+    d1_url = f"http://127.0.0.1:{gtd_stack.d1_port}"
+    backends = [
+        {"id": backend, "name": BACKEND_NAMES[backend], "url": url, "type": "cloud", "healthEndpoint": "/health"}
+        for backend, url in (("bun-sqlite", bun_url), ("cf-d1", d1_url))
+    ]
+    try:
+        services.push_registry(backends, state / "backends.local.json", state / "kv", gtd_stack.logs, config=config)
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    settings = {
+        "ENVIRONMENT": "cloud",
+        "DEFAULT_BACKEND": "bun-sqlite",
+        "API_KEY": gtd_stack.api_key,
+        "HEALTH_TTL_S": "1",
+        "HEALTH_RETRY_S": "1",
+    }
+    port = free_port()
+    # Rate limiting off: every request of the suite comes from the frontend's one address.
+    service = services.worker(
+        port, settings, gtd_stack.logs, kv_persist=state / "kv", config=config, rate_limit=0, name="worker"
+    )
+    start_or_fail(service, WORKER_DEADLINE_S)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        service.stop(grace_s=10)
+
+
+@pytest.fixture(scope="session")
+def worker_frontend(frontend_build: Path, gtd_stack: Stack, worker_gateway_url: str) -> Iterator[Frontend]:
+    """A second frontend server whose gateway is the Worker."""
+    port = free_port()
+    service = services.frontend(port, worker_gateway_url, gtd_stack.logs / "worker-frontend", api_key=gtd_stack.api_key)
+    start_or_fail(service, FRONTEND_DEADLINE_S)
+    try:
+        yield Frontend(f"http://127.0.0.1:{port}", service)
+    finally:
+        service.stop(grace_s=10)
+
+
+GatewayKind = Literal["twin", "worker"]
+
+
+@dataclass
+class App:
+    """One browser page on the frontend of one gateway (``twin`` or ``worker``)."""
+
+    gateway: GatewayKind
+    page: Page
+    frontend: Frontend
+
+
+@pytest.fixture(params=["twin", "worker"])
+def app(request: pytest.FixtureRequest, browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[App]:
+    """A fresh browser context (no cookies) on the frontend of the twin, then of the Worker."""
+    kind: GatewayKind = request.param
+    frontend: Frontend = request.getfixturevalue("frontend" if kind == "twin" else "worker_frontend")
+    context = browser.new_context(**{**browser_context_args, "base_url": frontend.url})
+    try:
+        yield App(kind, context.new_page(), frontend)
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,29 @@
 
 Data is shared by the whole session (one stack), so every test makes its own
 titles and contexts with a unique suffix.
+
+Which flows run where. The tests taking the ``app`` fixture run twice, ``[twin]``
+(the CPython twin, ENVIRONMENT=local, cf-d1 at a local and a cloud entry) and
+``[worker]`` (the Worker under wrangler dev on real workerd, ENVIRONMENT=cloud,
+its backends read from KV, one cloud entry each). They are the flows that
+show the Worker path from the browser: the backend switcher and its health
+from ``/_gateway/backends``, capture on bun-sqlite, switch to cf-d1 and back,
+edit/move/complete/delete/undo through Server Actions, and a stopped backend
+marked unhealthy then recovering without a reload. Where the runtimes differ
+the test pins each one (the location switcher: the twin shows cf-d1's
+``auto``/``local``/``cloud``, the Worker has one cloud entry per backend and
+shows none). Everything else (context filter, projects, empty states, the
+API key check, phone width, the capture timing) exercises the frontend
+rather than the gateway and runs on the twin only, to keep the Worker's share
+of the wall time to its start-up (≈ 10–40 s) and four flows.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
+import subprocess
 import time
 import uuid
 from datetime import date, timedelta
@@ -17,7 +34,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from .conftest import Frontend, Stack
+from devstack import services
+from devstack.process import tool_env
+
+from .conftest import App, Frontend, Stack
 
 
 def uid() -> str:
@@ -57,7 +77,8 @@ def test_health_route_answers_without_the_gateway(frontend: Frontend) -> None:
     assert deep.status_code == 200 and deep.json()["gateway"] == "reachable"
 
 
-def test_switcher_lists_backends_with_health_and_locations(page: Page, gtd_stack: Stack, screenshots: Path) -> None:
+def test_switcher_lists_backends_with_health_and_locations(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     page.goto("/")
     switcher = page.get_by_role("group", name="Backend")
     expect(switcher.get_by_role("button")).to_have_count(2)
@@ -65,14 +86,24 @@ def test_switcher_lists_backends_with_health_and_locations(page: Page, gtd_stack
     expect(switcher).to_contain_text("Cloudflare D1")
     use_backend(page, "bun-sqlite")
     expect(page.locator("button.backend[data-backend='bun-sqlite']")).to_have_attribute("data-health", "healthy")
-    expect(page.get_by_role("group", name="Location")).to_have_count(0)  # bun-sqlite is local only
+    expect(page.get_by_role("group", name="Location")).to_have_count(0)  # bun-sqlite has one location
     use_backend(page, "cf-d1")
+    expect(page.locator("button.backend[data-backend='cf-d1']")).to_have_attribute("data-health", "healthy")
+    served = page.get_by_test_id("served-by").last
+    if app.gateway == "worker":
+        # A cloud gateway: cf-d1 has one (cloud) entry, so there is nothing to choose.
+        expect(page.get_by_role("group", name="Location")).to_have_count(0)
+        expect(served).to_be_visible()
+        if gateway_sends_served_headers(gtd_stack):
+            expect(served).to_have_attribute("data-backend", "cf-d1")
+            expect(served).to_have_attribute("data-location", "cloud")
+        return
     locations = page.get_by_role("group", name="Location")
     expect(locations.get_by_role("button")).to_have_count(3)  # auto, local, cloud
     with page.expect_response(lambda r: r.request.method == "POST"):
         locations.get_by_role("button", name="cloud").click()
     expect(locations.get_by_role("button", name="cloud")).to_have_attribute("aria-pressed", "true")
-    expect(page.get_by_test_id("served-by").last).to_be_visible()
+    expect(served).to_be_visible()
     if gateway_sends_served_headers(gtd_stack):
         expect(page.get_by_test_id("served-by").last).to_have_attribute("data-location", "cloud")
         expect(page.get_by_test_id("served-by").last).to_contain_text("cf-d1")
@@ -83,7 +114,14 @@ def test_switcher_lists_backends_with_health_and_locations(page: Page, gtd_stack
 # -- GTD flows -------------------------------------------------------------------
 
 
-def test_capture_lands_on_the_chosen_backend_only(page: Page, gtd_stack: Stack, screenshots: Path) -> None:
+def shot(app: App, screenshots: Path, name: str) -> None:
+    """The committed screenshots are the twin's (the Worker's pages look the same)."""
+    if app.gateway == "twin":
+        app.page.screenshot(path=str(screenshots / name), full_page=True)
+
+
+def test_capture_lands_on_the_chosen_backend_only(app: App, gtd_stack: Stack, screenshots: Path) -> None:
+    page = app.page
     on_bun, on_d1 = f"Buy milk {uid()}", f"Call Ana {uid()}"
     page.goto("/")
     use_backend(page, "bun-sqlite")
@@ -91,24 +129,25 @@ def test_capture_lands_on_the_chosen_backend_only(page: Page, gtd_stack: Stack, 
     expect(page.get_by_test_id("notice")).to_contain_text(f"Captured “{on_bun}”")
     if gateway_sends_served_headers(gtd_stack):
         expect(page.get_by_test_id("served-by").first).to_contain_text("bun-sqlite")
-    page.screenshot(path=str(screenshots / "inbox-bun-sqlite.png"), full_page=True)
+    shot(app, screenshots, "inbox-bun-sqlite.png")
 
     use_backend(page, "cf-d1")
     expect(task(page, on_bun)).to_have_count(0)
     capture(page, on_d1)
-    page.screenshot(path=str(screenshots / "inbox-cf-d1.png"), full_page=True)
+    shot(app, screenshots, "inbox-cf-d1.png")
 
     use_backend(page, "bun-sqlite")
     expect(task(page, on_bun)).to_be_visible()
     expect(task(page, on_d1)).to_have_count(0)
-    # The API agrees: each backend holds its own task.
+    # The backends agree (asked through the twin, whichever gateway the browser used).
     with gtd_stack.api("bun-sqlite") as bun, gtd_stack.api("cf-d1") as d1:
         assert on_bun in {t["title"] for t in bun.get("/tasks").json()["tasks"]}
         assert on_d1 in {t["title"] for t in d1.get("/tasks").json()["tasks"]}
         assert on_bun not in {t["title"] for t in d1.get("/tasks").json()["tasks"]}
 
 
-def test_edit_move_complete_delete_and_undo(page: Page, screenshots: Path) -> None:
+def test_edit_move_complete_delete_and_undo(app: App, screenshots: Path) -> None:
+    page = app.page
     title, context = f"Write report {uid()}", f"@desk-{uid()}"
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     page.goto("/")
@@ -123,7 +162,7 @@ def test_edit_move_complete_delete_and_undo(page: Page, screenshots: Path) -> No
     page.get_by_label("Due date").fill(yesterday)
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#edit-status")).to_contain_text("Saved.")
-    page.screenshot(path=str(screenshots / "edit-task.png"), full_page=True)
+    shot(app, screenshots, "edit-task.png")
     page.get_by_role("link", name="Back to Inbox").click()
     item = task(page, title)
     expect(item).to_contain_text(context)
@@ -137,7 +176,7 @@ def test_edit_move_complete_delete_and_undo(page: Page, screenshots: Path) -> No
     page.get_by_role("navigation", name="Lists").get_by_role("link", name=re.compile("^Next")).click()
     expect(page.get_by_role("heading", name="Next")).to_be_visible()
     expect(task(page, title)).to_be_visible()
-    page.screenshot(path=str(screenshots / "next-list.png"), full_page=True)
+    shot(app, screenshots, "next-list.png")
 
     # Complete: it leaves Next and shows up in Done.
     task(page, title).get_by_role("button", name=f"Complete “{title}”").click()
@@ -228,7 +267,8 @@ def test_empty_states(page: Page) -> None:
 # -- the hybrid part: failure and recovery ---------------------------------------------
 
 
-def test_stopped_backend_is_marked_unhealthy_then_recovers(page: Page, gtd_stack: Stack, screenshots: Path) -> None:
+def test_stopped_backend_is_marked_unhealthy_then_recovers(app: App, gtd_stack: Stack, screenshots: Path) -> None:
+    page = app.page
     title = f"Survives restart {uid()}"
     page.goto("/")
     use_backend(page, "cf-d1")
@@ -236,6 +276,18 @@ def test_stopped_backend_is_marked_unhealthy_then_recovers(page: Page, gtd_stack
 
     gtd_stack.stop_cf_d1()
     try:
+        # An action that fails says so in place (its error panel is loaded on demand)
+        # and gives the title back.
+        failed = f"Not captured {uid()}"
+        box = page.get_by_label("Capture to inbox")
+        box.fill(failed)
+        box.press("Enter")
+        notice = page.get_by_test_id("notice").get_by_test_id("error-panel")
+        expect(notice).to_contain_text(f"Could not capture “{failed}”")
+        assert notice.get_attribute("data-code") in {"backend_unhealthy", "backend_unavailable"}
+        expect(box).to_have_value(failed)
+        expect(task(page, failed)).to_have_count(0)
+
         page.reload()
         panel = page.get_by_test_id("error-panel")
         expect(panel).to_be_visible(timeout=15_000)
@@ -255,7 +307,7 @@ def test_stopped_backend_is_marked_unhealthy_then_recovers(page: Page, gtd_stack
         expect(page.locator("button.backend[data-backend='cf-d1']")).to_have_attribute("data-health", "unhealthy")
         page.wait_for_load_state("networkidle")
         expect(page.get_by_test_id("error-panel")).to_be_visible()
-        page.screenshot(path=str(screenshots / "backend-unhealthy.png"), full_page=True)
+        shot(app, screenshots, "backend-unhealthy.png")
     finally:
         gtd_stack.start_cf_d1()
 
@@ -357,3 +409,27 @@ def test_capture_round_trip(page: Page, capsys: pytest.CaptureFixture[str]) -> N
             f"confirmed p50 {statistics.median(confirmed):.0f} ms (p90 {sorted(confirmed)[17]:.0f} ms), "
             f"optimistic p50 {statistics.median(shown):.0f} ms"
         )
+
+
+# -- the JS budget counts what a browser loads -------------------------------------------
+
+
+def test_budget_counts_every_script_a_first_load_of_the_inbox_fetches(page: Page, frontend: Frontend) -> None:
+    """``npm run budget`` reads the build manifests; the browser is the truth it must not undercount."""
+    budget = subprocess.run(
+        ["node", "scripts/budget.mjs", "--json", "--budget-kb", "100000"],
+        cwd=services.FRONTEND_DIR,
+        env=tool_env({}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert budget.returncode == 0, budget.stderr
+    counted = {row["file"] for row in json.loads(budget.stdout)["files"]}
+    scripts: list[str] = []
+    page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
+    page.goto("/")
+    page.wait_for_load_state("networkidle")
+    fetched = {url.split("/_next/", 1)[1].split("?", 1)[0] for url in scripts if "/_next/static/" in url}
+    assert fetched, scripts
+    assert fetched <= counted, f"fetched on first load but not counted: {sorted(fetched - counted)}"
