@@ -36,18 +36,11 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.logs import RequestLog
+from gateway.metrics import dimensions
 
 #: Seconds; a proxy's own time is sub-millisecond, an upstream's up to the timeout.
 GATEWAY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 UPSTREAM_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-#: Outcomes of a failed upstream exchange (gateway.proxy's map) → the failure kind.
-FAILURE_KINDS = {
-    "error:backend_unavailable": "refused",
-    "error:upstream_timeout": "timeout",
-    "error:bad_gateway": "protocol",
-}
-STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
-NO_BACKEND = "-"
 
 
 class HealthCollector:
@@ -81,6 +74,8 @@ class PrometheusMetrics:
     workers before they import prometheus-client, which picks its value
     class at import).
     """
+
+    exposes = True
 
     def __init__(self) -> None:
         multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -131,19 +126,15 @@ class PrometheusMetrics:
         self._in_flight.dec()
         if self._worker is not None:
             self._worker.inc()
-        routed = line.routed and line.backend is not None
-        backend = line.backend if routed and line.backend is not None else NO_BACKEND
-        location = line.location if routed and line.location is not None else NO_BACKEND
-        status_class = STATUS_CLASSES[min(max(line.status // 100, 1), 5) - 1]
-        self._requests.labels(backend, location, status_class).inc()
-        upstream_ms = line.upstream_ms or 0.0
-        self._gateway.labels(backend).observe(max(0.0, line.duration_ms - upstream_ms) / 1000)
-        if line.upstream_ms is not None:
-            self._upstream.labels(backend).observe(line.upstream_ms / 1000)
-        kind = FAILURE_KINDS.get(line.outcome)
-        if kind is not None:
-            self._failures.labels(backend, kind).inc()
-        elif line.outcome == "error:rate_limited":
+        found = dimensions(line)  # the mapping the Worker's Analytics Engine points use too
+        backend = found.backend
+        self._requests.labels(backend, found.location, found.status_class).inc()
+        self._gateway.labels(backend).observe(found.gateway_ms / 1000)
+        if found.upstream_ms is not None:
+            self._upstream.labels(backend).observe(found.upstream_ms / 1000)
+        if found.failure_kind is not None:
+            self._failures.labels(backend, found.failure_kind).inc()
+        elif found.rate_limited:
             self._rate_limited.inc()
 
     def exposition(self, health: Iterable[tuple[str, str, bool | None]]) -> tuple[str, bytes]:

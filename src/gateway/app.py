@@ -199,7 +199,7 @@ class Gateway:
 
     async def _gateway_endpoint(self, method: str, endpoint: str) -> Response:
         if endpoint not in ("backends", "shadow", "metrics") or (
-            endpoint == "metrics" and self.platform.metrics is None
+            endpoint == "metrics" and (self.platform.metrics is None or not self.platform.metrics.exposes)
         ):
             raise NotFound()
         if method not in ("GET", "HEAD"):

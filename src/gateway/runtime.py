@@ -165,13 +165,21 @@ class RateLimiter(Protocol):
 
 
 class Metrics(Protocol):
-    """Per-request measurements a runtime keeps (the twin: Prometheus).
+    """Per-request measurements a runtime keeps (the twin: Prometheus; Workers: Analytics Engine).
 
     The core calls :meth:`started` when a request begins and :meth:`finished`
-    with its completed log line once answered; both must be cheap, they run on
-    every request. ``RequestLog.routed`` tells whether ``backend`` is a
-    registered id (labels never come from unchecked client input).
+    with its completed log line once answered; both must be cheap and must
+    not block, they run on every request. ``RequestLog.routed`` tells whether
+    ``backend`` is a registered id (labels never come from unchecked client
+    input); ``gateway.metrics`` cuts a line into the dimensions both use.
+
+    :attr:`exposes` says whether :meth:`exposition` serves ``GET /_gateway/metrics``
+    (the twin keeps its series in the process); a recorder that only sends
+    each measurement elsewhere (the Analytics Engine dataset) sets it False and
+    the endpoint stays 404.
     """
+
+    exposes: bool
 
     def started(self) -> None: ...
 
@@ -192,7 +200,8 @@ class Platform:
     check's). ``capture`` copies a body as it streams past and ``read``
     reads a fetched one (both for shadow traffic, ``gateway.shadow``).
     ``rate_limiter`` is None unless the runtime binds one; ``metrics`` is None
-    where the runtime keeps none (then ``/_gateway/metrics`` is 404).
+    where the runtime keeps none (then ``/_gateway/metrics`` is 404, as it is
+    for a recorder that does not expose, ``Metrics.exposes``).
     """
 
     fetch: UpstreamFetch

@@ -14,7 +14,9 @@ back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
   upstream request is aborted through our own ``AbortController``
   (``AbortSignal.timeout`` on concurrent fetches wedged isolates, workerd#6624);
 * ``kv`` wraps the ``BACKEND_CONFIG_KV`` binding, ``rate_limiter`` the
-  optional ``RATE_LIMITER`` (Workers Rate Limiting) binding;
+  optional ``RATE_LIMITER`` (Workers Rate Limiting) binding, ``metrics`` the
+  optional ``GATEWAY_ANALYTICS`` (Workers Analytics Engine) dataset: one data
+  point per request, nothing at all without the binding;
 * ``defer`` hands work to ``ctx.waitUntil`` of the request that started it;
 * ``capture``/``read`` (shadow traffic) tee a JS body and read a branch.
 
@@ -36,6 +38,8 @@ import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
 from .errors import ClientFault, UpstreamConnectError, UpstreamProtocolError, unsendable_request
+from .logs import RequestLog, log_event
+from .metrics import data_point
 from .runtime import Body, Handler, Platform, Request, Response, SystemClock
 
 try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
@@ -45,6 +49,7 @@ except ImportError:  # pragma: no cover
 
 KV_BINDING = "BACKEND_CONFIG_KV"
 RATE_LIMIT_BINDING = "RATE_LIMITER"
+ANALYTICS_BINDING = "GATEWAY_ANALYTICS"
 
 #: Statuses whose response must not carry a body (Fetch standard, "null body status").
 _NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
@@ -341,6 +346,35 @@ class JsRateLimiter:
         return bool(outcome.success)
 
 
+class AnalyticsEngineMetrics:
+    """``runtime.Metrics`` over a Workers Analytics Engine dataset: one data point per answer.
+
+    The point is ``gateway.metrics.data_point`` (fixed blob/double order, the
+    backend id as index). ``writeDataPoint`` returns at once (the runtime sends
+    points after the response), so nothing here waits. The series live in the
+    dataset, queried with the SQL API, so ``/_gateway/metrics`` stays 404.
+    """
+
+    exposes = False
+
+    def __init__(self, binding: Any) -> None:
+        self._binding = binding
+
+    def started(self) -> None:
+        """Nothing: a data point is written once, when the answer is known."""
+
+    def finished(self, line: RequestLog) -> None:
+        blobs, doubles, indexes = data_point(line)
+        point = to_js({"blobs": blobs, "doubles": doubles, "indexes": indexes}, dict_converter=js.Object.fromEntries)
+        try:
+            self._binding.writeDataPoint(point)
+        except JsException as exc:  # a lost data point must never cost the client its answer
+            log_event(_log, js.Date.now() / 1000, "analytics_write_failed", error=str(exc))
+
+    def exposition(self, health: Iterable[tuple[str, str, bool | None]]) -> tuple[str, bytes]:
+        raise NotImplementedError("Analytics Engine points are read with the SQL API (exposes is False)")
+
+
 _background: set[asyncio.Future[Any]] = set()
 
 
@@ -386,7 +420,7 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
         name, value = entry[0], entry[1]
         if isinstance(value, str):
             variables[name] = value
-        elif name in (KV_BINDING, RATE_LIMIT_BINDING) and not _absent(value):
+        elif name in (KV_BINDING, RATE_LIMIT_BINDING, ANALYTICS_BINDING) and not _absent(value):
             bindings[name] = value
     platform = Platform(
         fetch=upstream_fetch,
@@ -399,6 +433,7 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
         read=read,
         kv=JsKV(bindings[KV_BINDING]) if KV_BINDING in bindings else None,
         rate_limiter=JsRateLimiter(bindings[RATE_LIMIT_BINDING]) if RATE_LIMIT_BINDING in bindings else None,
+        metrics=AnalyticsEngineMetrics(bindings[ANALYTICS_BINDING]) if ANALYTICS_BINDING in bindings else None,
     )
     return platform, variables
 

@@ -10,6 +10,10 @@
   fail on demand, ``RATE_LIMITER`` = Miniflare's binding as wrangler.toml
   declares it.
 
+``analytics=True`` (the two Worker runtimes) binds ``GATEWAY_ANALYTICS`` to a
+recording Analytics Engine dataset whose points appear in :meth:`Gateway.events`
+as ``analytics_data_point`` (tests/pyodide/analytics_dataset.mjs).
+
 All are driven through one :class:`Gateway` interface, so a behaviour case
 is written once. ``instances=2`` gives two gateways sharing one KV: two twin
 processes on one SQLite file, two Pyodide isolates in one harness, or two
@@ -206,9 +210,11 @@ class HarnessGateway(Gateway):
         instances: int,
         kv_persist: Path | None = None,
         kv_namespace_id: str | None = None,
+        analytics: bool = False,
     ) -> None:
         super().__init__("pyodide", workdir)
         self._env = dict(env)
+        self._analytics = analytics
         self._kv = kv
         self._instances = instances
         self._kv_persist = kv_persist or workdir / "miniflare"
@@ -242,6 +248,8 @@ class HarnessGateway(Gateway):
             args += ["--no-kv"]
         if self._env.get("RATE_LIMIT_REQUESTS"):
             args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
+        if self._analytics:
+            args += ["--analytics"]
         service = Service("harness", args, log_path=self.workdir / "harness.log", env=tool_env(inherit=False))
         self.services.append(service)
         service.start().wait_until(self._ready, timeout_s=START_TIMEOUT_S, what="READY")
@@ -289,9 +297,12 @@ class HarnessGateway(Gateway):
 class WorkerdGateway(Gateway):
     """The Worker on real workerd (Miniflare's API); see tests/workerd/miniflare_gateway.mjs."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int) -> None:
+    def __init__(
+        self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int, analytics: bool = False
+    ) -> None:
         super().__init__("workerd", workdir)
         self._env = dict(env)
+        self._analytics = analytics
         self._kv = kv
         self._instances = instances
         self.base_url = ""
@@ -307,6 +318,8 @@ class WorkerdGateway(Gateway):
         args += ["--kv-persist", str(self.workdir / "state")] if self._kv else ["--no-kv"]
         if self._env.get("RATE_LIMIT_REQUESTS"):
             args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
+        if self._analytics:
+            args += ["--analytics"]
         service = Service("workerd", args, log_path=self.workdir / "workerd.log", env=workerd_env())
         self.services.append(service)
         service.start().wait_until(self._ready, timeout_s=START_TIMEOUT_S, what="READY")
@@ -364,12 +377,24 @@ class WorkerdGateway(Gateway):
 
 
 def start_gateway(
-    runtime: str, workdir: Path, env: Mapping[str, str], *, kv: bool = False, instances: int = 1
+    runtime: str,
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    kv: bool = False,
+    instances: int = 1,
+    analytics: bool = False,
 ) -> Gateway:
     """Start a gateway with settings ``env`` on ``runtime``; stop it with ``.stop()``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cls = {"cpython": TwinGateway, "pyodide": HarnessGateway, "workerd": WorkerdGateway}[runtime]
-    gateway = cls(workdir, env, kv=kv, instances=instances)
+    gateway: Gateway
+    if runtime == "cpython":
+        if analytics:
+            raise ValueError("the twin has no Analytics Engine binding (its metrics are Prometheus)")
+        gateway = TwinGateway(workdir, env, kv=kv, instances=instances)
+    else:
+        cls = {"pyodide": HarnessGateway, "workerd": WorkerdGateway}[runtime]
+        gateway = cls(workdir, env, kv=kv, instances=instances, analytics=analytics)
     try:
         return gateway.start()
     except BaseException:

@@ -6,7 +6,7 @@
 //
 //   node tests/pyodide/harness.mjs --port 0 --vars '{"ENVIRONMENT":"local",...}'
 //        [--vars-file F] [--kv-persist DIR] [--kv-fail-file F] [--no-kv]
-//        [--isolates N] [--rate-limit N] [--compat-flag NAME]... [--wheel F]
+//        [--isolates N] [--rate-limit N] [--analytics] [--compat-flag NAME]... [--wheel F]
 //
 // Prints "READY <port>" on stdout once listening; the Worker's console.log
 // lines follow on stdout. Stops on SIGTERM/SIGINT (disposing Miniflare).
@@ -20,6 +20,9 @@
 //                    request picks one with the `x-harness-isolate: <i>` header,
 //                    which the harness removes (default 0).
 // --rate-limit N     bind RATE_LIMITER: N requests per key, then `{success: false}`.
+// --analytics        bind GATEWAY_ANALYTICS: a recording Analytics Engine dataset that checks
+//                    each point against the binding's limits and prints it on stdout as one
+//                    JSON line `{"event": "analytics_data_point", "blobs", "doubles", "indexes"}`.
 //
 // Test control (never reaches the Worker): a request carrying
 // `x-harness-control` is answered by the harness itself:
@@ -34,6 +37,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { checkDataPoint } from "./analytics_dataset.mjs";
 import { DEFAULT_WHEEL, createIsolate } from "./isolate.mjs";
 
 const ISOLATE_HEADER = "x-harness-isolate";
@@ -86,6 +90,13 @@ class Ratelimit {
   }
 }
 
+/** The Analytics Engine dataset binding's shape, recording instead of sending (analytics_dataset.mjs). */
+class RecordingAnalyticsDataset {
+  writeDataPoint(event) {
+    process.stdout.write(`${JSON.stringify(checkDataPoint(event))}\n`);
+  }
+}
+
 function parse() {
   const { values } = parseArgs({
     options: {
@@ -98,6 +109,7 @@ function parse() {
       "no-kv": { type: "boolean", default: false },
       isolates: { type: "string", default: "1" },
       "rate-limit": { type: "string" },
+      analytics: { type: "boolean", default: false },
       "compat-flag": { type: "string", multiple: true, default: [] },
       wheel: { type: "string", default: DEFAULT_WHEEL },
     },
@@ -162,6 +174,7 @@ async function main() {
     env.BACKEND_CONFIG_KV = new KvNamespace(await mf.getKVNamespace("BACKEND_CONFIG_KV"), args["kv-fail-file"]);
   }
   if (args["rate-limit"]) env.RATE_LIMITER = new Ratelimit(Number(args["rate-limit"]));
+  if (args.analytics) env.GATEWAY_ANALYTICS = new RecordingAnalyticsDataset();
 
   const isolates = [];
   for (let i = 0; i < Number(args.isolates); i++) {

@@ -5,7 +5,7 @@
 // Pyodide bundle; the compat date and flags come from the dev overlay (scripts/workerd/dev_config.py).
 //
 //   node tests/workerd/miniflare_gateway.mjs --config OVERLAY.json --env-file .dev.vars
-//        [--kv-persist DIR] [--no-kv] [--instances N] [--rate-limit N]
+//        [--kv-persist DIR] [--no-kv] [--instances N] [--rate-limit N] [--analytics]
 //
 // Prints "READY <gateway url> <control url>" once workerd answers; the Worker's console.log
 // lines follow on stdout, one per line, as workerd wrote them. Stops on SIGTERM/SIGINT.
@@ -17,6 +17,10 @@
 //                 (default: gateway-0).
 // --rate-limit N  the overlay's RATE_LIMITER binding with `limit` N (its period kept).
 // --kv-persist D  KV state under D/v3 (the layout of wrangler's --persist-to D).
+// --analytics     bind GATEWAY_ANALYTICS to a recording stand-in of an Analytics Engine dataset
+//                 (tests/workerd/analytics_plugin.mjs): each point is checked and logged as one
+//                 JSON line `{"event": "analytics_data_point", …}` on stdout. Miniflare's own
+//                 dataset binding is a sink offline (its local writeDataPoint keeps nothing).
 //
 // BACKEND_CONFIG_KV is Miniflare's KV namespace seen through a JS WorkerEntrypoint (`FaultyKV`,
 // bound to the gateway as an RPC service binding): the same get/put/list/delete, plus a switch
@@ -35,6 +39,7 @@ import { pythonModules } from "../../scripts/workerd/python_modules.mjs";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const SRC = join(ROOT, "src");
+const ANALYTICS_PLUGIN = fileURLToPath(new URL("./analytics_plugin.mjs", import.meta.url));
 
 const KV_WRAPPER = `
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -74,6 +79,13 @@ export default {
 };
 `;
 
+const ANALYTICS_BINDING = {
+  name: "GATEWAY_ANALYTICS",
+  type: "recording-analytics",
+  plugin: { package: ANALYTICS_PLUGIN, name: "recording-analytics" },
+  options: {},
+};
+
 async function main() {
   const { values: args } = parseArgs({
     options: {
@@ -83,6 +95,7 @@ async function main() {
       "no-kv": { type: "boolean", default: false },
       instances: { type: "string", default: "1" },
       "rate-limit": { type: "string" },
+      analytics: { type: "boolean", default: false },
     },
   });
   const config = JSON.parse(readFileSync(args.config, "utf8"));
@@ -108,6 +121,7 @@ async function main() {
       bindings,
       ratelimits,
       ...(args["no-kv"] ? {} : { serviceBindings: { BACKEND_CONFIG_KV: { name: "kv", entrypoint: "FaultyKV" } } }),
+      ...(args.analytics ? { unsafeBindings: [ANALYTICS_BINDING] } : {}),
     });
   }
   const workers = [...gateways];

@@ -956,6 +956,29 @@ async def test_metrics_endpoint_is_404_where_the_runtime_keeps_none():
     assert_error(await h.send("GET", "/_gateway/metrics"), 404, "not_found")
 
 
+async def test_metrics_endpoint_is_404_where_the_runtime_records_without_exposing():
+    class Recorder:  # what the Worker's Analytics Engine recorder looks like to the core
+        exposes = False
+
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def started(self) -> None:
+            pass
+
+        def finished(self, line) -> None:
+            self.lines.append(line.outcome)
+
+        def exposition(self, health):
+            raise AssertionError("a recorder that does not expose is never asked for an exposition")
+
+    recorder = Recorder()
+    h = Harness.local(metrics=recorder)
+    assert_error(await h.send("GET", "/_gateway/metrics"), 404, "not_found")
+    assert_error(await h.send("POST", "/_gateway/metrics"), 404, "not_found")
+    assert recorder.lines == ["error:not_found", "error:not_found"]
+
+
 async def test_metrics_count_routed_answers_and_show_health_without_urls():
     from local_runner.metrics import PrometheusMetrics
 
