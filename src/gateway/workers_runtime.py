@@ -37,7 +37,7 @@ from typing import Any
 import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
-from .errors import ClientFault, UpstreamConnectError, UpstreamProtocolError, unsendable_request
+from .errors import ClientFault, InvalidRequest, UpstreamConnectError, UpstreamProtocolError, unsendable_request
 from .logs import RequestLog, log_event
 from .metrics import data_point
 from .runtime import Body, Handler, Platform, Request, Response, SystemClock
@@ -226,12 +226,98 @@ def _cause(exc: JsException) -> str:
     return " ".join(str(getattr(cause, field, "")) for field in ("code", "message"))
 
 
+#: workerd's byte stream pair, whose pipe from a request body is a native pump (the standard
+#: ``TransformStream`` is pumped through JS chunk by chunk: a 32 MiB upload outlasted a 1 s
+#: deadline); Node (the harness) has only the standard one.
+_IDENTITY_STREAM = getattr(js, "IdentityTransformStream", None) or js.TransformStream
+#: The same with a declared length, so that ``fetch`` sends ``Content-Length`` (through a
+#: stream of unknown length workerd sends the body chunked, which many backends cannot read).
+_FIXED_LENGTH_STREAM = getattr(js, "FixedLengthStream", None)
+
+#: How long a request whose body pipe broke waits for ``fetch`` to fail by itself (the
+#: upstream's fault) before the client's body is blamed (see :class:`_ClientBody`).
+CLIENT_BODY_GRACE_S = 0.5
+
+
+class _ClientBody:
+    """The client's body stream, piped to ``fetch`` so that its own failure can be told apart.
+
+    workerd rejects a subrequest whose body stream failed with the same "Network connection
+    lost." as one whose upstream reset (a malformed chunked request body, for one), so the
+    client's fault would be answered 502. Here the client's stream is piped into a stream pair
+    whose readable side is what ``fetch`` sends, with ``preventAbort``: a broken pipe never
+    ends or errors the upstream body by itself (an errored body stream made workerd's
+    ``fetch`` *end* the upstream body, so a backend took a truncated request as complete).
+
+    When the pipe breaks, whose side broke it cannot be read from the streams: workerd's native
+    pump errors both ends with the same error either way. What differs is ``fetch``: when the
+    upstream broke, it rejects by itself at once; when the client's body broke, it waits for
+    more body. So after :data:`CLIENT_BODY_GRACE_S` without ``fetch`` settling, :attr:`failed`
+    is set and the subrequest is aborted through its ``AbortController``: the backend never
+    sees the body end, and ``fetch`` rejects after the flag is up. Only requests with a body
+    pay for this (a stream pair and a native pipe, one Python callback at its end). A body
+    with a ``Content-Length`` goes through a ``FixedLengthStream`` of that length, so the
+    backend still gets ``Content-Length`` rather than a chunked body.
+    """
+
+    __slots__ = ("_controller", "_judge", "failed", "readable", "settled")
+
+    def __init__(self, stream: Any, controller: Any, length: int | None) -> None:
+        if length is not None and _FIXED_LENGTH_STREAM is not None:
+            channel = _FIXED_LENGTH_STREAM.new(length)
+        else:
+            channel = _IDENTITY_STREAM.new()
+        self.readable = channel.readable
+        self._controller = controller
+        self._judge: asyncio.Future[None] | None = None
+        self.failed = False
+        self.settled = False
+        piping = asyncio.ensure_future(stream.pipeTo(channel.writable, _options(preventAbort=True)))
+        piping.add_done_callback(self._piped)
+
+    def _piped(self, piping: asyncio.Future[Any]) -> None:
+        if self.settled or piping.cancelled() or piping.exception() is None:
+            return  # fetch already answered or failed, or the whole body went through
+        self._judge = asyncio.ensure_future(self._blame_client_unless_fetch_fails())
+        self._judge.add_done_callback(_retrieve)
+
+    async def _blame_client_unless_fetch_fails(self) -> None:
+        await asyncio.sleep(CLIENT_BODY_GRACE_S)
+        if not self.settled:
+            self.failed = True
+            self._controller.abort()
+
+    def settle(self) -> None:
+        """``fetch`` answered or failed: a broken pipe from now on is nobody's verdict."""
+        self.settled = True
+        if self._judge is not None:
+            self._judge.cancel()
+
+
+def _declared_length(headers: Any) -> int | None:
+    """The body's ``Content-Length`` when the request declares a valid one, else None (chunked)."""
+    value = headers.get("content-length")
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
 async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Response:
-    """``runtime.UpstreamFetch`` over the global JS ``fetch``."""
+    """``runtime.UpstreamFetch`` over the global JS ``fetch``.
+
+    A client body stream goes through :class:`_ClientBody`, so a body that failed on the
+    client's side is ``ClientFault(InvalidRequest)`` (400), not the upstream's 502/503.
+    Bodiless requests and the gateway's own bytes are sent as they are.
+    """
     controller = js.AbortController.new()
     init = _options(method=method, headers=_js_headers(headers), redirect="manual", signal=controller.signal)
+    client_body = None
     if body is not None:
-        init.body = _js_body(body)
+        if isinstance(body, JsProxy):
+            client_body = _ClientBody(body, controller, _declared_length(headers))
+            init.body = client_body.readable
+        else:
+            init.body = _js_body(body)
         # Needed by the Fetch standard for a stream body; workerd ignores it.
         init.duplex = "half"
     try:
@@ -240,7 +326,13 @@ async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Res
         controller.abort()  # the core's deadline passed: really drop the upstream request
         raise
     except JsException as exc:
+        if client_body is not None and client_body.failed:
+            # The client's body broke (e.g. malformed chunked framing): its fault, not the backend's.
+            raise ClientFault(InvalidRequest("The request body could not be read")) from None
         raise await _upstream_error(exc, url) from None
+    finally:
+        if client_body is not None:
+            client_body.settle()
     status = int(response.status)
     stream = response.body
     if _absent(stream) or status in _NULL_BODY_STATUSES:
