@@ -19,6 +19,7 @@ endpoints, preflights, errors before routing).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -61,25 +62,43 @@ class PrometheusMetrics:
         )
         self._rate_limited = Counter("gateway_rate_limited", "Requests answered 429", registry=registry)
         self._in_flight = Gauge("gateway_in_flight_requests", "Requests being answered now", registry=registry)
+        # Plain counts, read at exposition: a Gauge's inc/dec take a lock each, on every request.
+        self._begun = self._ended = 0
+        self._in_flight.set_function(lambda: self._begun - self._ended)
+        # The labelled children of one answer kind, looked up once: labels() costs
+        # more than the increments it leads to. Bounded like the series themselves.
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._upstream_children: dict[str, Any] = {}
         self._healthy = Gauge(
             "gateway_backend_healthy", "Last health result per backend entry (1 healthy, 0 not)",
             ["backend", "location"], registry=registry,
         )  # fmt: skip
 
     def started(self) -> None:
-        self._in_flight.inc()
+        self._begun += 1
 
     def finished(self, line: RequestLog) -> None:
-        self._in_flight.dec()
+        self._ended += 1
         routed = line.routed and line.backend is not None
         backend = line.backend if routed and line.backend is not None else NO_BACKEND
         location = line.location if routed and line.location is not None else NO_BACKEND
         status_class = STATUS_CLASSES[min(max(line.status // 100, 1), 5) - 1]
-        self._requests.labels(backend, location, status_class).inc()
+        key = (backend, location, status_class)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._requests.labels(backend, location, status_class),
+                self._gateway.labels(backend),
+            )
+        requests, gateway = children
+        requests.inc()
         upstream_ms = line.upstream_ms or 0.0
-        self._gateway.labels(backend).observe(max(0.0, line.duration_ms - upstream_ms) / 1000)
+        gateway.observe(max(0.0, line.duration_ms - upstream_ms) / 1000)
         if line.upstream_ms is not None:
-            self._upstream.labels(backend).observe(line.upstream_ms / 1000)
+            upstream = self._upstream_children.get(backend)
+            if upstream is None:  # created only once observed: no empty series for backend "-"
+                upstream = self._upstream_children[backend] = self._upstream.labels(backend)
+            upstream.observe(line.upstream_ms / 1000)
         kind = FAILURE_KINDS.get(line.outcome)
         if kind is not None:
             self._failures.labels(backend, kind).inc()
