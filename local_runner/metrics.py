@@ -18,11 +18,17 @@ endpoints, preflights, errors before routing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from gateway.logs import RequestLog
 
@@ -39,40 +45,48 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 NO_BACKEND = "-"
 
 
+class _Histogram:
+    """One labelled histogram's state: a count per bucket (the last is +Inf), and the sum."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1  # le: a value on a bound counts in it
+        self.sum += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        total, out = 0, list[tuple[str, float]]()
+        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            total += count
+            out.append((bound, total))
+        return out
+
+
 class PrometheusMetrics:
-    """``runtime.Metrics`` over prometheus-client, one registry per twin process."""
+    """``runtime.Metrics`` for the twin: plain counts per request, families built at exposition.
+
+    prometheus-client's own metric objects take a lock and look up their
+    labelled child on every increment; on the request path that cost more
+    than the rest of the request log. Here a request adds to ints in dicts
+    (the event loop is the only writer), and ``exposition`` turns them into
+    metric families through prometheus-client's collector API and text format.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        registry = self.registry
-        self._requests = Counter(
-            "gateway_requests", "Answers by backend, location and status class",
-            ["backend", "location", "status_class"], registry=registry,
-        )  # fmt: skip
-        self._gateway = Histogram(
-            "gateway_duration_seconds", "The gateway's own time per request", ["backend"],
-            buckets=GATEWAY_BUCKETS, registry=registry,
-        )  # fmt: skip
-        self._upstream = Histogram(
-            "gateway_upstream_duration_seconds", "Upstream time until its response headers", ["backend"],
-            buckets=UPSTREAM_BUCKETS, registry=registry,
-        )  # fmt: skip
-        self._failures = Counter(
-            "gateway_upstream_failures", "Failed upstream exchanges by kind", ["backend", "kind"], registry=registry
-        )
-        self._rate_limited = Counter("gateway_rate_limited", "Requests answered 429", registry=registry)
-        self._in_flight = Gauge("gateway_in_flight_requests", "Requests being answered now", registry=registry)
-        # Plain counts, read at exposition: a Gauge's inc/dec take a lock each, on every request.
+        self._requests: dict[tuple[str, str, str], int] = {}
+        self._gateway: dict[str, _Histogram] = {}
+        self._upstream: dict[str, _Histogram] = {}
+        self._failures: dict[tuple[str, str], int] = {}
+        self._rate_limited = 0
         self._begun = self._ended = 0
-        self._in_flight.set_function(lambda: self._begun - self._ended)
-        # The labelled children of one answer kind, looked up once: labels() costs
-        # more than the increments it leads to. Bounded like the series themselves.
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self._upstream_children: dict[str, Any] = {}
-        self._healthy = Gauge(
-            "gateway_backend_healthy", "Last health result per backend entry (1 healthy, 0 not)",
-            ["backend", "location"], registry=registry,
-        )  # fmt: skip
+        self._health: list[tuple[str, str, bool]] = []
+        self.registry.register(self)  # a collector: collect() is all it needs
 
     def started(self) -> None:
         self._begun += 1
@@ -82,33 +96,63 @@ class PrometheusMetrics:
         routed = line.routed and line.backend is not None
         backend = line.backend if routed and line.backend is not None else NO_BACKEND
         location = line.location if routed and line.location is not None else NO_BACKEND
-        status_class = STATUS_CLASSES[min(max(line.status // 100, 1), 5) - 1]
-        key = (backend, location, status_class)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self._requests.labels(backend, location, status_class),
-                self._gateway.labels(backend),
-            )
-        requests, gateway = children
-        requests.inc()
-        upstream_ms = line.upstream_ms or 0.0
-        gateway.observe(max(0.0, line.duration_ms - upstream_ms) / 1000)
-        if line.upstream_ms is not None:
-            upstream = self._upstream_children.get(backend)
-            if upstream is None:  # created only once observed: no empty series for backend "-"
-                upstream = self._upstream_children[backend] = self._upstream.labels(backend)
-            upstream.observe(line.upstream_ms / 1000)
+        key = (backend, location, STATUS_CLASSES[min(max(line.status // 100, 1), 5) - 1])
+        self._requests[key] = self._requests.get(key, 0) + 1
+        upstream_ms = line.upstream_ms
+        gateway = self._gateway.get(backend)
+        if gateway is None:
+            gateway = self._gateway[backend] = _Histogram(GATEWAY_BUCKETS)
+        gateway.observe(max(0.0, line.duration_ms - (upstream_ms or 0.0)) / 1000)
+        if upstream_ms is not None:
+            upstream = self._upstream.get(backend)
+            if upstream is None:
+                upstream = self._upstream[backend] = _Histogram(UPSTREAM_BUCKETS)
+            upstream.observe(upstream_ms / 1000)
         kind = FAILURE_KINDS.get(line.outcome)
         if kind is not None:
-            self._failures.labels(backend, kind).inc()
+            self._failures[(backend, kind)] = self._failures.get((backend, kind), 0) + 1
         elif line.outcome == "error:rate_limited":
-            self._rate_limited.inc()
+            self._rate_limited += 1
 
     def exposition(self, health: Iterable[tuple[str, str, bool | None]]) -> tuple[str, bytes]:
-        self._healthy.clear()  # entries removed from the registry disappear
-        for backend_id, location, healthy in health:
-            if healthy is not None:
-                self._healthy.labels(backend_id, location).set(1 if healthy else 0)
+        # Entries removed from the registry disappear; unchecked ones are absent.
+        self._health = [
+            (backend_id, location, healthy) for backend_id, location, healthy in health if healthy is not None
+        ]
         # The 0.0.4 text format: every Prometheus and agent reads it (the names are plain ASCII).
         return CONTENT_TYPE_PLAIN_0_0_4, generate_latest(self.registry)
+
+    def collect(self) -> Iterator[Metric]:
+        """The collector protocol: every family, from the counts kept so far."""
+        requests = CounterMetricFamily(
+            "gateway_requests", "Answers by backend, location and status class",
+            labels=["backend", "location", "status_class"],
+        )  # fmt: skip
+        for labels, count in self._requests.items():
+            requests.add_metric(labels, count)
+        yield requests
+        for name, documentation, histograms in (
+            ("gateway_duration_seconds", "The gateway's own time per request", self._gateway),
+            ("gateway_upstream_duration_seconds", "Upstream time until its response headers", self._upstream),
+        ):
+            family = HistogramMetricFamily(name, documentation, labels=["backend"])
+            for backend, histogram in histograms.items():
+                family.add_metric([backend], histogram.buckets(), histogram.sum)
+            yield family
+        failures = CounterMetricFamily(
+            "gateway_upstream_failures", "Failed upstream exchanges by kind", labels=["backend", "kind"]
+        )
+        for pair, count in self._failures.items():
+            failures.add_metric(pair, count)
+        yield failures
+        yield CounterMetricFamily("gateway_rate_limited", "Requests answered 429", value=self._rate_limited)
+        yield GaugeMetricFamily(
+            "gateway_in_flight_requests", "Requests being answered now", value=self._begun - self._ended
+        )
+        healthy = GaugeMetricFamily(
+            "gateway_backend_healthy", "Last health result per backend entry (1 healthy, 0 not)",
+            labels=["backend", "location"],
+        )  # fmt: skip
+        for backend_id, location, ok in self._health:
+            healthy.add_metric([backend_id, location], 1 if ok else 0)
+        yield healthy
