@@ -57,9 +57,9 @@ def limiter_us(kind: str, calls: int, keys: int) -> float:
 def metrics_us(calls: int) -> float:
     """One request's metrics in whatever mode this interpreter's environment selects."""
     from gateway.logs import RequestLog
-    from local_runner.metrics import PrometheusMetrics
+    from local_runner.metrics import new_metrics
 
-    metrics = PrometheusMetrics()
+    metrics = new_metrics()
     line = RequestLog.start(0.0, "rid", "GET", "/tasks")
     line.status, line.outcome, line.routed = 200, "proxied", True
     line.backend, line.location, line.upstream_ms, line.duration_ms = "app", "local", 1.2, 1.5

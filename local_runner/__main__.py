@@ -27,9 +27,9 @@ from gateway.app import Gateway
 from gateway.settings import Settings, SettingsError
 
 from .config import ServerLimits, read_env_file
+from .http_server import HttpServer
 from .kv import FaultInjectingKV, SqliteKV
 from .platform import LineLog, Tasks, build_platform
-from .server import GatewayHandler, TwinServer
 from .supervisor import WORKER_KV_BUSY_S, SharedState, Supervisor, die_with_parent, parse_workers
 from .upstream_client import HttpFetch
 
@@ -38,8 +38,9 @@ SHUTDOWN_GRACE_S = 10.0
 WORKERS_VARIABLE = "GATEWAY_WORKERS"
 #: How long an idle keep-alive connection is kept (nginx's default).
 KEEPALIVE_TIMEOUT_S = 75.0
-#: After an early answer (413, 408) aiohttp reads and drops the rest of the
-#: body so the client can see the answer before the close; this long at most.
+#: After an answer that went out before its request body was in (401, 413 by
+#: Content-Length), the server reads and drops the rest of the body so the
+#: client sees the answer rather than a reset; this long at most.
 LINGERING_TIME_S = 2.0
 
 
@@ -139,29 +140,21 @@ async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimi
         return _fail(f"{exc}{hint}")
 
     own_host = f"{args.host}:{args.port}" if ":" not in args.host else f"[{args.host}]:{args.port}"
-    handler = GatewayHandler(
-        gateway.handle, own_host, max_body_bytes=settings.max_body_bytes, body_timeout_s=limits.body_timeout_s
-    )
-    web_server = TwinServer(
-        handler,
-        header_timeout_s=limits.header_timeout_s,
-        max_head_bytes=settings.max_header_bytes,
+    http_server = HttpServer(
+        gateway.handle,
+        own_host=own_host,
         log=log,
-        handler_cancellation=True,
-        access_log=None,
-        keepalive_timeout=KEEPALIVE_TIMEOUT_S,
-        lingering_time=LINGERING_TIME_S,
-        # Bodies are opaque: a gzip request body goes upstream as sent.
-        auto_decompress=False,
-        # One limit for the whole head: a single line longer than
-        # MAX_HEADER_BYTES is refused by the parser (431), the sum as it arrives.
-        max_line_size=settings.max_header_bytes,
-        max_field_size=settings.max_header_bytes,
+        max_head_bytes=settings.max_header_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        header_timeout_s=limits.header_timeout_s,
+        body_timeout_s=limits.body_timeout_s,
+        keepalive_timeout_s=KEEPALIVE_TIMEOUT_S,
+        lingering_time_s=LINGERING_TIME_S,
     )
     try:
         # Workers each listen with SO_REUSEPORT: the kernel spreads new connections over them (design.md).
         server = await loop.create_server(
-            web_server, args.host, args.port, reuse_address=True, reuse_port=shared is not None, backlog=2048
+            http_server, args.host, args.port, reuse_address=True, reuse_port=shared is not None, backlog=2048
         )
     except OSError as exc:
         await fetch.close()
@@ -183,7 +176,7 @@ async def serve(args: argparse.Namespace, settings: Settings, limits: ServerLimi
     finally:
         server.close()
         await server.wait_closed()
-        await web_server.shutdown(SHUTDOWN_GRACE_S)
+        await http_server.shutdown(SHUTDOWN_GRACE_S)
         await tasks.drain(SHUTDOWN_GRACE_S)
         flusher.cancel()
         await fetch.close()

@@ -8,11 +8,51 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-
-import aiohttp
+from typing import Protocol
 
 from gateway.errors import ClientError, PayloadTooLarge, RequestTimeout
 from gateway.runtime import Body
+
+#: Buffered request body bytes above which the server stops reading the
+#: client, so a slow upstream holds back a fast client instead of filling memory.
+HIGH_WATER = 256 * 1024
+
+
+class Waker:
+    """The one reader of a body waiting for its next piece, with an optional idle deadline.
+
+    Both directions use it: the server feeds a :class:`ClientBody`, the
+    upstream connection a streamed upstream body; a bare timer rather than
+    ``asyncio.timeout`` because it is only armed when the body is not already here.
+    """
+
+    __slots__ = ("_waiter",)
+
+    def __init__(self) -> None:
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(
+        self, loop: asyncio.AbstractEventLoop, idle_timeout_s: float | None, stalled: Callable[[], BaseException]
+    ) -> None:
+        """Until :meth:`wake`; raises ``stalled()`` when ``idle_timeout_s`` passes first."""
+        waiter = self._waiter = loop.create_future()
+        timer = None if idle_timeout_s is None else loop.call_later(idle_timeout_s, _stall, waiter, stalled)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _stall(waiter: asyncio.Future[None], stalled: Callable[[], BaseException]) -> None:
+    if not waiter.done():
+        waiter.set_exception(stalled())
 
 
 class UpstreamBody:
@@ -30,6 +70,13 @@ class UpstreamBody:
     def chunks(self) -> AsyncIterator[bytes]:
         raise NotImplementedError
 
+    def whole(self) -> bytes | None:
+        """The whole body if it is already here (taken at once), else None: read ``chunks()``.
+
+        Lets the server send a small answer's head and body in one write.
+        """
+        return None
+
     def close(self) -> None:
         """Drop the connection (the body was not read to its end)."""
         raise NotImplementedError
@@ -39,59 +86,143 @@ class UpstreamBody:
         raise NotImplementedError
 
 
+class BodyFlow(Protocol):
+    """What a :class:`ClientBody` needs from the connection that feeds it."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def pause_body(self, paused: bool) -> None:
+        """Stop (True) or resume (False) reading the client's socket."""
+
+    def send_continue(self) -> None:
+        """Write ``100 Continue``: the client waits for it before sending its body."""
+
+
 class ClientBody:
-    """A client's request body, streamed to the upstream with the twin's limits.
+    """A client's request body, fed by the server as it arrives, streamed to the upstream.
 
     The core's Content-Length check cannot see a chunked body, so the limit
     (MAX_BODY_BYTES) is counted here as the bytes pass; ``idle_timeout_s``
     (CLIENT_BODY_TIMEOUT_MS) bounds each wait for the next piece. Either
-    failure is kept in ``failure`` and the outbound request is aborted, so the
-    upstream never sees a complete request; the fetch then raises
-    ``ClientFault(failure)`` (413 or 408) instead of blaming the backend.
+    failure, or a body the server's parser rejected, is kept in ``failure``
+    and the outbound request is aborted, so the upstream never sees a
+    complete request; the fetch then raises ``ClientFault(failure)`` (413,
+    408 or 400) instead of blaming the backend. Above :data:`HIGH_WATER`
+    buffered bytes the server stops reading the client (backpressure).
     """
 
-    __slots__ = ("_before_first_read", "_content", "_idle_timeout_s", "_limit", "failure")
+    __slots__ = (
+        "_buffer",
+        "_continue",
+        "_flow",
+        "_idle_timeout_s",
+        "_limit",
+        "_paused",
+        "_size",
+        "_waker",
+        "discarding",
+        "done",
+        "failure",
+    )
 
     def __init__(
         self,
-        content: aiohttp.StreamReader,
+        flow: BodyFlow,
         *,
         limit: int = 0,
         idle_timeout_s: float | None = None,
-        before_first_read: Callable[[], Awaitable[None]] | None = None,
+        expect_continue: bool = False,
     ) -> None:
-        self._content = content
+        self._flow = flow
         self._limit = limit
         self._idle_timeout_s = idle_timeout_s
-        self._before_first_read = before_first_read  # e.g. send "100 Continue"
+        self._continue = expect_continue
+        self._buffer: list[bytes] = []
+        self._size = 0
+        self._paused = False
+        self._waker = Waker()
+        #: The whole body arrived (the parser completed the message).
+        self.done = False
+        #: The answer went out first: what still arrives is dropped.
+        self.discarding = False
         self.failure: ClientError | None = None
 
+    # -- fed by the server ------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if self.discarding:
+            return
+        self._buffer.append(data)
+        self._size += len(data)
+        if self._size > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._flow.pause_body(True)
+        self._wake()
+
+    def finish(self) -> None:
+        self.done = True
+        self._wake()
+
+    def fail(self, error: ClientError) -> None:
+        """The client broke its body off (malformed, or gone): the reader stops."""
+        if self.failure is None:
+            self.failure = error
+        self._wake()
+
+    def discard(self) -> None:
+        """Drop what is buffered and whatever still comes (the answer is already out)."""
+        self.discarding = True
+        self._buffer.clear()
+        self._size = 0
+        self._continue = False
+        if self._paused:
+            self._paused = False
+            self._flow.pause_body(False)
+
+    async def arrived(self) -> None:
+        """Wait until the whole body arrived or failed (a server lingering after an early answer)."""
+        while not self.done and self.failure is None:
+            await self._waker.wait(self._flow.loop, None, _ClientBodyAbort)
+
+    def _wake(self) -> None:
+        self._waker.wake()
+
+    # -- read by the upstream client ----------------------------------------------
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        if self._before_first_read is not None:
-            await self._before_first_read()
+        if self._continue:
+            self._continue = False
+            self._flow.send_continue()
         received = 0
         while True:
-            try:
-                async with asyncio.timeout(self._idle_timeout_s):
-                    chunk = await self._content.readany()
-            except TimeoutError:
-                self.failure = RequestTimeout()
-                raise _ClientBodyAbort() from None
-            if not chunk:
-                return
-            received += len(chunk)
-            if self._limit and received > self._limit:
-                self.failure = PayloadTooLarge()
+            if self._buffer:
+                data = self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer)
+                self._buffer.clear()
+                self._size = 0
+                if self._paused:
+                    self._paused = False
+                    self._flow.pause_body(False)
+                received += len(data)
+                if self._limit and received > self._limit:
+                    self.failure = PayloadTooLarge()
+                    raise _ClientBodyAbort()
+                yield data
+            elif self.failure is not None:
                 raise _ClientBodyAbort()
-            yield chunk
+            elif self.done:
+                return
+            else:
+                await self._waker.wait(self._flow.loop, self._idle_timeout_s, self._timed_out)
+
+    def _timed_out(self) -> BaseException:
+        self.failure = RequestTimeout()
+        return _ClientBodyAbort()
 
 
 class _ClientBodyAbort(Exception):
     """Stops the outbound body; deliberately not an OSError or a TimeoutError,
-    which aiohttp would report as a connection failure or an upstream timeout."""
+    which the fetch would report as a connection failure or an upstream timeout."""
 
 
 class CapturedBody(UpstreamBody):

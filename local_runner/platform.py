@@ -19,7 +19,7 @@ from gateway.headers import HeaderMap
 from gateway.runtime import KV, Body, Platform, RateLimiter, SystemClock, UpstreamFetch
 
 from .bodies import UpstreamBody, capture, read
-from .metrics import PrometheusMetrics
+from .metrics import new_metrics
 from .rate_limit import SharedTokenBucketLimiter, TokenBucketLimiter
 
 
@@ -90,5 +90,5 @@ def build_platform(
         read=read,
         kv=kv,
         rate_limiter=limiter,
-        metrics=PrometheusMetrics(),
+        metrics=new_metrics(),
     )

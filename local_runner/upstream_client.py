@@ -37,7 +37,7 @@ from gateway.headers import HeaderMap
 from gateway.runtime import Body, Headers, Response
 from gateway.urls import split_url
 
-from .bodies import UpstreamBody
+from .bodies import UpstreamBody, Waker
 
 #: Buffered body bytes above which the upstream socket stops being read, so a
 #: slow client holds back a fast upstream instead of filling our memory.
@@ -57,6 +57,10 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
+def _stalled() -> BaseException:
+    return ConnectionResetError("upstream body stalled")
+
+
 class _Stale(Exception):
     """The connection closed before any byte of the response arrived."""
 
@@ -69,7 +73,7 @@ class StreamedBody(UpstreamBody):
     check can simply ``release()`` a body it does not read.
     """
 
-    __slots__ = ("_buffer", "_conn", "_done", "_error", "_idle_timeout_s", "_settled", "_size", "_waiter")
+    __slots__ = ("_buffer", "_conn", "_done", "_error", "_idle_timeout_s", "_settled", "_size", "_waker")
 
     def __init__(self, conn: _Connection, idle_timeout_s: float | None) -> None:
         self._conn = conn
@@ -77,7 +81,7 @@ class StreamedBody(UpstreamBody):
         self._size = 0
         self._done = False
         self._error: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._waker = Waker()
         self._idle_timeout_s = idle_timeout_s
         self._settled = False
 
@@ -99,9 +103,7 @@ class StreamedBody(UpstreamBody):
             self._wake()
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._waker.wake()
 
     # -- read by the server ---------------------------------------------------
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -121,22 +123,18 @@ class StreamedBody(UpstreamBody):
             else:
                 await self._wait()
 
-    async def _wait(self) -> None:
-        loop = self._conn.loop
-        waiter = self._waiter = loop.create_future()
-        # A bare timer rather than asyncio.timeout: it is only armed when the
-        # body is not already here, and costs one handle.
-        timer = None if self._idle_timeout_s is None else loop.call_later(self._idle_timeout_s, self._stalled, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
+    def whole(self) -> bytes | None:
+        if not self._done:
+            return None
+        buffer = self._buffer
+        data = buffer.popleft() if len(buffer) == 1 else b"".join(buffer)
+        buffer.clear()
+        self._size = 0
+        self._conn.resume_reading()
+        return data
 
-    def _stalled(self, waiter: asyncio.Future[None]) -> None:
-        if not waiter.done():
-            waiter.set_exception(ConnectionResetError("upstream body stalled"))
+    async def _wait(self) -> None:
+        await self._waker.wait(self._conn.loop, self._idle_timeout_s, _stalled)
 
     def close(self) -> None:
         if not self._settled:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, KeysView
 
 from .runtime import Headers
 
@@ -96,7 +96,7 @@ class HeaderMap:
     def items(self) -> Iterator[tuple[str, str]]:
         return iter([(name, value) for name, values in self._fields.items() for value in values])
 
-    def names(self) -> Iterable[str]:
+    def names(self) -> KeysView[str]:
         return self._fields.keys()
 
     def copy(self) -> HeaderMap:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import random
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -34,13 +33,13 @@ from .settings import Settings
 Status = Literal["healthy", "unhealthy"]
 KV_PREFIX = "health:"
 _KV_MIN_TTL_S = 60
-#: With a shared KV, each instance trusts a healthy result up to this share
-#: of HEALTH_TTL_S (at most _EARLY_MAX_S) less than the others, drawn once:
-#: instances that adopted one shared result would otherwise all find it stale
-#: at the same instant and all re-check; this way the earliest checks and
-#: shares, and the rest read its fresh result (one check per TTL, not one per instance).
-_EARLY_SHARE = 0.1
-_EARLY_MAX_S = 1.0
+#: With a shared KV, a result another instance checked is trusted this share of
+#: HEALTH_TTL_S (at most _GRACE_MAX_S) longer than the checker trusts its own:
+#: the checker re-checks on time and shares, and the others then read its fresh
+#: result instead of all finding the old one stale at the same instant and each
+#: re-checking (one check per TTL, not one per instance).
+_GRACE_SHARE = 0.1
+_GRACE_MAX_S = 1.0
 
 
 def _slot(backend: Backend) -> str:
@@ -67,17 +66,20 @@ class HealthStatus:
 
 
 class HealthMonitor:
-    def __init__(self, settings: Settings, platform: Platform, *, early_s: float | None = None) -> None:
-        """``early_s``: how much sooner than ``HEALTH_TTL_S`` this instance re-checks; drawn when a KV is shared."""
+    def __init__(self, settings: Settings, platform: Platform, *, adopted_grace_s: float | None = None) -> None:
+        """``adopted_grace_s``: how much longer than ``HEALTH_TTL_S`` a result read from the shared KV is trusted."""
         self._platform = platform
-        if early_s is None:
-            spread = min(_EARLY_MAX_S, _EARLY_SHARE * settings.health_ttl_s) if platform.kv is not None else 0.0
-            early_s = random.uniform(0.0, spread)  # spreading instances, not a secret
-        self._ttl_s = settings.health_ttl_s - early_s
+        if adopted_grace_s is None:
+            adopted_grace_s = (
+                min(_GRACE_MAX_S, _GRACE_SHARE * settings.health_ttl_s) if platform.kv is not None else 0.0
+            )
+        self._grace_s = adopted_grace_s
+        self._ttl_s = settings.health_ttl_s
         self._retry_s = min(settings.health_retry_s, settings.health_ttl_s)
         self._timeout_s = settings.health_timeout_s
         self._kv_ttl = max(_KV_MIN_TTL_S, math.ceil(settings.health_ttl_s * 2))
         self._results: dict[str, HealthStatus] = {}
+        self._own: set[str] = set()  # slots whose result this instance checked (or marked) itself
         self._checks: dict[str, asyncio.Task[HealthStatus]] = {}
 
     def last(self, backend: Backend) -> HealthStatus | None:
@@ -96,7 +98,7 @@ class HealthMonitor:
         if shared is None:
             return last
         if last is None or shared.checked_at > last.checked_at:
-            self._results[_slot(backend)] = shared
+            self._adopt(backend, shared)
         return shared
 
     async def shown_all(self, backends: list[Backend]) -> list[HealthStatus | None]:
@@ -105,8 +107,9 @@ class HealthMonitor:
 
     async def gate(self, backend: Backend) -> None:
         """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""
-        result = self._results.get(_slot(backend))
-        if result is None or not self._fresh(result):
+        slot = _slot(backend)
+        result = self._results.get(slot)
+        if result is None or not self._fresh(result, slot in self._own):
             result = await self._refresh(backend, result)
         if not result.healthy:
             raise BackendUnhealthy(backend.id)
@@ -114,18 +117,30 @@ class HealthMonitor:
     def mark_unhealthy(self, backend: Backend) -> None:
         """Passive check: the proxy could not connect to ``backend``."""
         result = HealthStatus("unhealthy", self._platform.clock.wall(), None)
-        self._results[_slot(backend)] = result
+        self._keep_own(backend, result)
         self._share(backend, result)
 
-    def _fresh(self, result: HealthStatus) -> bool:
+    def _fresh(self, result: HealthStatus, own: bool) -> bool:
         age = self._platform.clock.wall() - result.checked_at
-        return 0 <= age < (self._ttl_s if result.healthy else self._retry_s)
+        return 0 <= age < (self._ttl_s if result.healthy else self._retry_s) + (0.0 if own else self._grace_s)
+
+    def _adopt(self, backend: Backend, shared: HealthStatus) -> None:
+        """Keep a result another instance checked: trusted a grace longer, so its checker re-checks first."""
+        slot = _slot(backend)
+        self._results[slot] = shared
+        self._own.discard(slot)
+
+    def _keep_own(self, backend: Backend, result: HealthStatus) -> None:
+        slot = _slot(backend)
+        self._results[slot] = result
+        self._own.add(slot)
 
     async def _refresh(self, backend: Backend, last: HealthStatus | None) -> HealthStatus:
         shared = await self._read_shared(backend)
         if shared is not None and (last is None or shared.checked_at > last.checked_at):
-            self._results[_slot(backend)] = last = shared
-            if self._fresh(shared):
+            self._adopt(backend, shared)
+            last = shared
+            if self._fresh(shared, own=False):
                 return shared
         check = self._checks.get(_slot(backend))
         if check is None:
@@ -162,7 +177,7 @@ class HealthMonitor:
                 )
             latency = round((clock.monotonic() - started) * 1000, 3)
             result = HealthStatus("healthy" if healthy else "unhealthy", clock.wall(), latency if healthy else None)
-            self._results[_slot(backend)] = result
+            self._keep_own(backend, result)
             self._share(backend, result)
             return result
         finally:

@@ -284,14 +284,14 @@ async def test_passive_mark_is_shared_through_kv():
     assert json.loads(kv.data["health:bun-sqlite@local"])["status"] == "unhealthy"
 
 
-async def two_instances(early_s: tuple[float, float]) -> list[tuple[Harness, HealthMonitor]]:
-    """Two instances sharing one KV, re-checking ``early_s`` before a 30 s TTL; the second adopted the first's check."""
+async def two_instances(grace_s: float | None = None) -> list[tuple[Harness, HealthMonitor]]:
+    """Two instances sharing one KV (30 s TTL), trusting an adopted result ``grace_s`` longer; the second adopted the first's check."""
     kv = FakeKV()
     settings = Settings.from_env({"ENVIRONMENT": "local", "HEALTH_TTL_S": "30"})
     pairs = []
-    for early in early_s:
+    for _ in range(2):
         h = Harness.local(kv=kv)
-        pairs.append((h, HealthMonitor(settings, h.platform, early_s=early)))
+        pairs.append((h, HealthMonitor(settings, h.platform, adopted_grace_s=grace_s)))
     for h, m in pairs:
         await m.gate(BUN)
         await h.deferred.drain()
@@ -310,16 +310,22 @@ async def traffic(pairs: list[tuple[Harness, HealthMonitor]], steps: int, step_s
 
 
 async def test_instances_sharing_kv_make_one_check_per_ttl_not_one_each():
-    pairs = await two_instances((0.7, 0.2))
+    pairs = await two_instances()  # the default grace: 1 s at a 30 s TTL
     for h, _ in pairs:
         h.clock.advance(28.5)
-    assert await traffic(pairs, 250, 0.01) == 2  # the first, and one re-check around the expiry
+    assert await traffic(pairs, 250, 0.01) == 2  # the first, and the checker's re-check at the expiry
     assert pairs[1][0].upstream.health_checks == []
 
 
-async def test_instances_with_the_same_deadline_would_each_check():
-    # The contrast that makes the test above mean something: no spread, a re-check each.
-    pairs = await two_instances((0.0, 0.0))
+async def test_instances_sharing_kv_keep_one_checker_over_many_ttls():
+    pairs = await two_instances()
+    assert await traffic(pairs, 40, 3.0) == 1 + 4  # 120 s: the first check, then one per 30 s
+    assert pairs[1][0].upstream.health_checks == []
+
+
+async def test_instances_without_the_grace_would_each_check():
+    # The contrast that makes the tests above mean something: no grace, a re-check each.
+    pairs = await two_instances(grace_s=0.0)
     assert await traffic(pairs, 1, 30) == 3
 
 
