@@ -51,6 +51,7 @@ from gateway.logs import log_event
 from gateway.runtime import Handler, Headers, Request, Response
 
 from .bodies import ClientBody, UpstreamBody
+from .flow import WriteGate
 
 #: Header lines a request head may have (aiohttp's default, which the twin had before; nginx has none).
 MAX_HEADER_FIELDS = 128
@@ -207,8 +208,7 @@ class HttpConnection(asyncio.Protocol):
         # state of the socket
         self._stopped = False  # nothing more is parsed (a rejected head, an upgrade, a close)
         self._read_pauses: set[str] = set()
-        self._write_paused = False
-        self._drain: asyncio.Future[None] | None = None
+        self._writes = WriteGate(self.loop)
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -226,8 +226,7 @@ class HttpConnection(asyncio.Protocol):
         self._stopped = True
         if self._in_body is not None:
             self._in_body.fail(InvalidRequest("The client closed the connection"))
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_exception(ConnectionResetError("client gone"))
+        self._writes.fail(ConnectionResetError("client gone"))
         if self._task is not None and not self._task.done():
             if self._answering:
                 # Gone mid-request: nothing to answer (Caddy logs 499); cancelling
@@ -265,12 +264,10 @@ class HttpConnection(asyncio.Protocol):
         return False
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self._writes.pause()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_result(None)
+        self._writes.resume()
 
     # -- the head guard -------------------------------------------------------------
     def _head_too_large(self, data: bytes) -> bool:
@@ -394,13 +391,6 @@ class HttpConnection(asyncio.Protocol):
             self._read_pauses.discard(reason)
             if not self._read_pauses and self._transport is not None and not self._transport.is_closing():
                 self._transport.resume_reading()
-
-    async def _drained(self) -> None:
-        self._drain = self.loop.create_future()
-        try:
-            await self._drain
-        finally:
-            self._drain = None
 
     # -- errors and closing ---------------------------------------------------------------
     def _malformed(self, exc: Exception, *, fresh: bool) -> None:
@@ -585,8 +575,8 @@ class HttpConnection(asyncio.Protocol):
                     transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
                 else:
                     transport.write(chunk)
-                if self._write_paused:
-                    await self._drained()
+                if self._writes.paused:
+                    await self._writes.drained()
                 if self._transport is None:
                     raise ConnectionResetError("client gone")
             if chunked:

@@ -38,6 +38,7 @@ from gateway.runtime import Body, Headers, Response
 from gateway.urls import split_url
 
 from .bodies import UpstreamBody, Waker
+from .flow import WriteGate
 
 #: Buffered body bytes above which the upstream socket stops being read, so a
 #: slow client holds back a fast upstream instead of filling our memory.
@@ -179,9 +180,8 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._reason = b""
         self._raw: list[tuple[bytes, bytes]] = []
-        self._paused = False  # writing: the socket buffer is full
         self._reading_paused = False
-        self._drain: asyncio.Future[None] | None = None
+        self._writes = WriteGate(loop)
         self._writer: asyncio.Task[None] | None = None
         self.body_error: BaseException | None = None
 
@@ -221,21 +221,14 @@ class _Connection(asyncio.Protocol):
                     transport.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
                 else:
                     transport.write(chunk)
-                if self._paused:
-                    await self._drained()
+                if self._writes.paused:
+                    await self._writes.drained()
             if chunked and not self.closed:
                 transport.write(b"0\r\n\r\n")
         except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 — kept for __call__, which decides whom to blame
             self.body_error = exc
             self._writer = None  # done now: abort() must not cancel the task it runs in
             self.abort(reset=True)
-
-    async def _drained(self) -> None:
-        self._drain = self.loop.create_future()
-        try:
-            await self._drain
-        finally:
-            self._drain = None
 
     def finished(self) -> None:
         """The response was read to its end: pool the connection if it may be reused."""
@@ -314,16 +307,13 @@ class _Connection(asyncio.Protocol):
                 body._finish()
             else:
                 body._fail(ConnectionResetError("upstream body ended early"))
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_exception(ConnectionResetError("upstream closed"))
+        self._writes.fail(ConnectionResetError("upstream closed"))
 
     def pause_writing(self) -> None:
-        self._paused = True
+        self._writes.pause()
 
     def resume_writing(self) -> None:
-        self._paused = False
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_result(None)
+        self._writes.resume()
 
     def _invalid(self, exc: Exception) -> None:
         head = self._head
