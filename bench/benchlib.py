@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.process import Service
+from devstack.process import NODE_BIN, Service
 
 HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
@@ -266,6 +266,23 @@ def upstream_nginx(workdir: Path, port: int, workers: int = 1) -> Service:
     payload = UPSTREAM_BODY.replace("'", "\\'")
     body = UPSTREAM_SERVER.format(host=HOST, port=port, payload=payload)
     return nginx("upstream-nginx", workdir, body, workers, f"http://{HOST}:{port}/")
+
+
+def workerd_workers_argv(config: Path, upstream: str, settings: dict[str, str], state: Path, *extra: str) -> list[str]:
+    """The command that starts the workerd phase's Workers (``workerd/workers.mjs``) in one workerd."""
+    return [
+        str(NODE_BIN / "node"),
+        str(BENCH_DIR / "workerd" / "workers.mjs"),
+        "--config",
+        str(config),
+        "--upstream",
+        upstream,
+        "--settings",
+        json.dumps(settings),
+        "--kv-persist",
+        str(state),
+        *extra,
+    ]
 
 
 def upstream_request_count(port: int) -> int:

@@ -19,9 +19,11 @@ Phases (each bounded in time; everything started is stopped at the end, also on 
 3. streaming: 1 GiB up and 1 GiB down through direct, the aiohttp proxy and the twin,
    against a sink/source aiohttp upstream; throughput and peak RSS growth.
 4. Pyodide: `node tests/pyodide/bench.mjs`; its JSON is included.
-5. workerd: ONE workerd (Miniflare's API, bench/workerd/workers.mjs) with four Workers, each on
+5. workerd: ONE workerd (Miniflare's API, bench/workerd/workers.mjs) with five Workers, each on
    its own socket: the JS pass-through, a minimal Python pass-through (`js.fetch` of the
-   request), the gateway in local mode and in cloud mode (backend in KV); wrk at c1 and c32 in
+   request), the least header-editing Python gateway written by hand
+   (bench/workerd/minimal_gateway.py), the gateway in local mode and in cloud mode (backend in
+   KV); wrk at c1 and c32 in
    alternating rounds; req/s, p50/p99 and the workerd process's CPU µs per request, as ratios
    to the Python pass-through. Plus cold start (process start to each Worker's first answer)
    and the gateway's import time on workerd.
@@ -186,6 +188,7 @@ PEERS = {
 WORKERD_WORKERS = {
     "js": "JS pass-through (env.UPSTREAM.fetch)",
     "py": "minimal Python pass-through (js.fetch)",
+    "py-min": "least header-editing Python gateway (by hand)",
     "gw-local": "gateway, ENVIRONMENT=local",
     "gw-cloud": "gateway, ENVIRONMENT=cloud (KV)",
 }
@@ -562,24 +565,13 @@ class Suite:
         }
 
     def phase_workerd(self) -> None:
-        """Four Workers in one workerd: CPU per request against the minimal Python pass-through."""
+        """Five Workers in one workerd: CPU per request against the minimal Python pass-through."""
         a = self.args
         d = self.work / "workerd-multi"
         d.mkdir(exist_ok=True)
         overlay = services.workerd_overlay(d / "wrangler.dev.json")
         settings = {"CORS_ALLOW_ORIGINS": ORIGIN, "API_KEY": API_KEY, "HEALTH_TTL_S": str(a.health_ttl)}
-        argv = [
-            str(NODE_BIN / "node"),
-            str(bl.BENCH_DIR / "workerd" / "workers.mjs"),
-            "--config",
-            str(overlay),
-            "--upstream",
-            self.upstream_url,
-            "--settings",
-            json.dumps(settings),
-            "--kv-persist",
-            str(d / "state"),
-        ]
+        argv = bl.workerd_workers_argv(overlay, self.upstream_url, settings, d / "state")
         for variant in a.workerd_variant:
             # The gateway of another commit (or src/ tree) beside this one, in the same workerd.
             name, _, ref = variant.partition("=")

@@ -32,7 +32,13 @@ from typing import Any
 
 import httptools
 
-from gateway.errors import ClientFault, InvalidRequest, UpstreamConnectError, UpstreamProtocolError
+from gateway.errors import (
+    ClientFault,
+    InvalidRequest,
+    UpstreamConnectError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+)
 from gateway.headers import HeaderMap
 from gateway.runtime import Body, Headers, Response
 from gateway.urls import split_url
@@ -429,7 +435,18 @@ class HttpFetch:
         self._origins: dict[tuple[str, str], _Origin] = {}
         self._ssl: ssl.SSLContext | None = None
 
-    async def __call__(self, method: str, url: str, headers: Headers, body: Body) -> Response:
+    async def __call__(
+        self, method: str, url: str, headers: Headers, body: Body, timeout_s: float | None = None
+    ) -> Response:
+        if timeout_s is None:
+            return await self._send(method, url, headers, body)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._send(method, url, headers, body)
+        except TimeoutError:
+            raise UpstreamTimeoutError(f"no response head within {timeout_s} s") from None
+
+    async def _send(self, method: str, url: str, headers: Headers, body: Body) -> Response:
         scheme, netloc, path, query = split_url(url)
         origin = self._origins.get((scheme, netloc))
         if origin is None:

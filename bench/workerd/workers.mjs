@@ -3,6 +3,7 @@
 //
 //   js        JS pass-through (bench/proxies/passthrough_worker.js: env.UPSTREAM.fetch(request))
 //   py        minimal Python pass-through (bench/workerd/passthrough.py: js.fetch of the request)
+//   py-min    the least a header-editing Python gateway does (bench/workerd/minimal_gateway.py)
 //   gw-local  the gateway (src/entry.py, unchanged), ENVIRONMENT=local, one backend
 //   gw-cloud  the gateway, ENVIRONMENT=cloud, the backend in Miniflare's KV namespace
 //
@@ -13,6 +14,7 @@
 //
 //   node bench/workerd/workers.mjs --config OVERLAY.json --upstream http://127.0.0.1:P
 //        --settings JSON [--kv-persist DIR] [--only NAME,...] [--variant NAME=SRC_DIR ...]
+//        [--inspector-port PORT]
 //
 // --variant NAME=DIR  adds `gw-local-NAME`: the gateway (local mode) from DIR, another src/ tree.
 //
@@ -39,6 +41,7 @@ async function main() {
       "kv-persist": { type: "string" },
       only: { type: "string" },
       variant: { type: "string", multiple: true, default: [] },
+      "inspector-port": { type: "string" },
     },
   });
   const config = JSON.parse(readFileSync(args.config, "utf8"));
@@ -60,6 +63,18 @@ async function main() {
         contents: readFileSync(join(HERE, "passthrough.py"), "utf8"),
       }),
       modulesRoot: SRC,
+      ...compat,
+      bindings: { UPSTREAM_ORIGIN: upstream },
+    },
+    "py-min": {
+      modules: [
+        {
+          type: "PythonModule",
+          path: join(HERE, "minimal_gateway.py"),
+          contents: readFileSync(join(HERE, "minimal_gateway.py"), "utf8"),
+        },
+      ],
+      modulesRoot: HERE,
       ...compat,
       bindings: { UPSTREAM_ORIGIN: upstream },
     },
@@ -97,6 +112,8 @@ async function main() {
       logRequests: false,
       ...(args["kv-persist"] ? { resourcePersistencePath: join(args["kv-persist"], "v3") } : {}),
       handleStructuredLogs: () => {},
+      // V8's inspector (DevTools protocol) for bench/workerd/profile.py's CPU profiles.
+      ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]) } : {}),
       workers,
     }),
   );

@@ -202,6 +202,10 @@ class UpstreamProtocolError(UpstreamError):
     """The upstream answered something that is not valid HTTP."""
 
 
+class UpstreamTimeoutError(UpstreamError):
+    """No response head arrived within the deadline the core gave the fetch."""
+
+
 class ClientFault(UpstreamError):
     """The exchange failed because of the client, not the backend.
 

@@ -163,7 +163,9 @@ class HealthMonitor:
         try:
             try:
                 async with asyncio.timeout(self._timeout_s):
-                    response = await self._platform.fetch("GET", backend.url + backend.health_path, headers, None)
+                    response = await self._platform.fetch(
+                        "GET", backend.url + backend.health_path, headers, None, self._timeout_s
+                    )
                     await self._platform.discard(response.body)
                 healthy = 200 <= response.status < 300
             except Exception as exc:  # noqa: BLE001 — timeout, refused, garbage: all mean unhealthy

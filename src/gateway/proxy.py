@@ -4,7 +4,7 @@ The body is never read: the runtime's body object goes to the runtime's
 fetch unchanged, and the upstream's body comes back the same way. Failures
 map to answers in one place (cf. Caddy's ``statusError``):
 
-    deadline passed before headers     → 504 upstream_timeout
+    no headers within the deadline     → 504 upstream_timeout
     refused / reset / unresolvable     → 503 backend_unavailable (+ passive mark)
     not HTTP                           → 502 bad_gateway
     the client's own body failed       → its 408/413 (``ClientFault``)
@@ -12,7 +12,6 @@ map to answers in one place (cf. Caddy's ``statusError``):
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from .backends import Backend
@@ -23,6 +22,7 @@ from .errors import (
     UpstreamConnectError,
     UpstreamProtocolError,
     UpstreamTimeout,
+    UpstreamTimeoutError,
 )
 from .headers import strip_hop_by_hop
 from .runtime import Headers, Platform, Request, Response
@@ -76,9 +76,9 @@ async def forward(
         headers.set(name, value)
     url = target_url(backend, parts)
     try:
-        async with asyncio.timeout(timeout_s):
-            response = await platform.fetch(request.method, url, headers, request.body)
-    except TimeoutError:
+        # The runtime keeps the deadline (runtime.UpstreamFetch says why).
+        response = await platform.fetch(request.method, url, headers, request.body, timeout_s)
+    except UpstreamTimeoutError:
         raise UpstreamTimeout(backend.id) from None
     except UpstreamConnectError:
         on_connect_error(backend)

@@ -90,19 +90,26 @@ class UpstreamFetch(Protocol):
     """Send one request to an upstream and return once its headers arrived.
 
     ``body`` is the opaque client body (or ``None``). Every failure is raised
-    as one of three ``gateway.errors.UpstreamError`` subclasses; the runtime
+    as one of four ``gateway.errors.UpstreamError`` subclasses; the runtime
     maps its own exceptions at this boundary:
 
     * ``UpstreamConnectError``: refused, reset, unresolvable, closed early;
     * ``UpstreamProtocolError``: the upstream answered something not HTTP;
+    * ``UpstreamTimeoutError``: no response head within ``timeout_s`` (None:
+      no deadline); the upstream request is dropped;
     * ``ClientFault``: the client's own body failed while it was being sent
       (it stalled or grew past the limit); it carries the client's answer.
 
-    The caller enforces the deadline by cancelling the awaitable;
-    implementations must release the connection when cancelled.
+    The deadline is the runtime's to keep because the cheap way differs: an
+    ``asyncio`` timer on CPython, a JS timer that aborts the subrequest on
+    Workers (a cancelled ``asyncio`` timer stays armed in Pyodide's loop, with
+    a Python callback behind it). The caller may also cancel the awaitable
+    (a client gone); implementations must release the connection then.
     """
 
-    def __call__(self, method: str, url: str, headers: Headers, body: Body) -> Awaitable[Response]: ...
+    def __call__(
+        self, method: str, url: str, headers: Headers, body: Body, timeout_s: float | None = None
+    ) -> Awaitable[Response]: ...
 
 
 class KV(Protocol):

@@ -4,15 +4,17 @@ The only module of ``gateway`` that imports ``js`` or ``pyodide``. It turns
 the Worker's native objects into the core's views (``gateway.runtime``) and
 back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
 
-* headers and bodies stay on the JS side: a :class:`JsHeaders` wraps a JS
-  ``Headers`` (the SDK's conversion to ``http.client.HTTPMessage`` split
-  values on commas, workerd#5915) and a body is the JS ``ReadableStream``
-  itself (copying one above ~10 MB into Python crashes the isolate);
+* headers cross the boundary once each way: a JS ``Headers`` is read into the
+  core's ``HeaderMap`` in one call, and the outgoing request's and the
+  answer's are written in one ``JSON.parse`` of their init object (each FFI
+  call costs workerd more than the Python work it saves: docs/benchmarks.md);
+  a body stays the JS ``ReadableStream`` itself (copying one above ~10 MB
+  into Python crashes the isolate);
 * ``fetch`` is the global JS ``fetch`` with ``redirect: "manual"``; JS errors
   become ``UpstreamConnectError``/``UpstreamProtocolError`` here and nowhere
-  else. The core enforces deadlines by cancelling the awaitable, so the
-  upstream request is aborted through our own ``AbortController``
-  (``AbortSignal.timeout`` on concurrent fetches wedged isolates, workerd#6624);
+  else. Its deadline is a JS timer on our own ``AbortController``, cleared
+  when ``fetch`` settles (``AbortSignal.timeout`` on concurrent fetches
+  wedged isolates, workerd#6624);
 * ``kv`` wraps the ``BACKEND_CONFIG_KV`` binding, ``rate_limiter`` the
   optional ``RATE_LIMITER`` (Workers Rate Limiting) binding, ``metrics`` the
   optional ``GATEWAY_ANALYTICS`` (Workers Analytics Engine) dataset: one data
@@ -28,19 +30,27 @@ survive across requests: :func:`serve` holds the one cache.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import js
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
-from .errors import ClientFault, InvalidRequest, UpstreamConnectError, UpstreamProtocolError, unsendable_request
+from .errors import (
+    ClientFault,
+    InvalidRequest,
+    UpstreamConnectError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+    unsendable_request,
+)
+from .headers import HeaderMap
 from .logs import RequestLog, log_event
 from .metrics import data_point
-from .runtime import Body, Handler, Platform, Request, Response, SystemClock
+from .runtime import Body, Handler, Headers, Platform, Request, Response, SystemClock
 
 try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
     from pyodide.ffi import jsnull
@@ -74,77 +84,89 @@ def _absent(value: Any) -> bool:
     return value is None or value is jsnull
 
 
-class JsHeaders:
-    """``runtime.Headers`` over a JS ``Headers`` object.
+class _Natives:
+    """The JS globals the per-request path calls, each looked up once.
 
-    Values stay in JS and are read one at a time. The set of names present is
-    mirrored in Python once known, so the core's many ``delete``/``has`` calls
-    for absent names (hop-by-hop stripping) cost no FFI round trip.
+    Every ``js.X`` is a property read on ``globalThis`` and a new proxy (5–10 µs per read
+    on workerd, more than most calls cost). They are bound at the first request, not at
+    import, so the imported module holds no reference to a JS object (a memory snapshot of
+    it could not).
     """
 
-    __slots__ = ("_names", "js")
+    __slots__ = (
+        "abort_controller",
+        "array_from",
+        "clear_timeout",
+        "fetch",
+        "fixed_length_stream",
+        "identity_stream",
+        "log",
+        "object_is",
+        "parse",
+        "response",
+        "set_timeout",
+    )
 
-    def __init__(self, js_headers: Any, names: set[str] | None = None) -> None:
-        self.js = js_headers
-        self._names = names
-
-    def _known(self) -> set[str]:
-        if self._names is None:
-            self._names = set(js.Array.from_(self.js.keys()).to_py())
-        return self._names
-
-    def get(self, name: str) -> str | None:
-        if self._names is not None and name.lower() not in self._names:
-            return None
-        value = self.js.get(name)
-        return None if _absent(value) else value
-
-    def set(self, name: str, value: str) -> None:
-        self.js.set(name, value)
-        if self._names is not None:
-            self._names.add(name.lower())
-
-    def append(self, name: str, value: str) -> None:
-        self.js.append(name, value)
-        if self._names is not None:
-            self._names.add(name.lower())
-
-    def delete(self, name: str) -> None:
-        name = name.lower()
-        names = self._known()
-        if name in names:
-            self.js.delete(name)
-            names.discard(name)
-
-    def has(self, name: str) -> bool:
-        return name.lower() in self._known()
-
-    def names(self) -> builtins.set[str]:
-        return builtins.set(self._known())
-
-    def items(self) -> Iterator[tuple[str, str]]:
-        # One conversion for all pairs instead of two FFI calls per header.
-        pairs = js.Array.from_(self.js).to_py()
-        self._names = {name for name, _ in pairs}
-        return iter([(name, value) for name, value in pairs])
-
-    def copy(self) -> JsHeaders:
-        names = None if self._names is None else set(self._names)
-        return JsHeaders(js.Headers.new(self.js), names)
-
-    def __repr__(self) -> str:
-        return f"JsHeaders({list(self.items())!r})"
+    def __init__(self) -> None:
+        self.array_from = js.Array.from_
+        self.fetch = js.fetch
+        self.parse = js.JSON.parse
+        self.response = js.Response
+        self.abort_controller = js.AbortController
+        self.object_is = js.Object.is_
+        self.log = js.console.log
+        self.set_timeout = js.setTimeout
+        self.clear_timeout = js.clearTimeout
+        # workerd's byte stream pair, whose pipe from a request body is a native pump (the
+        # standard ``TransformStream`` is pumped through JS chunk by chunk: a 32 MiB upload
+        # outlasted a 1 s deadline); Node (the harness) has only the standard one.
+        self.identity_stream = getattr(js, "IdentityTransformStream", None) or js.TransformStream
+        # The same with a declared length, so that ``fetch`` sends ``Content-Length`` (through
+        # a stream of unknown length workerd sends the body chunked, which many backends cannot
+        # read).
+        self.fixed_length_stream = getattr(js, "FixedLengthStream", None)
 
 
-def new_headers(items: Iterable[tuple[str, str]] = ()) -> JsHeaders:
-    pairs = [[name.lower(), value] for name, value in items]
-    return JsHeaders(js.Headers.new(to_js(pairs)) if pairs else js.Headers.new(), {name for name, _ in pairs})
+_bound: _Natives | None = None
 
 
-def _js_headers(headers: Any) -> Any:
-    if isinstance(headers, JsHeaders):
-        return headers.js
-    return new_headers(headers.items()).js
+def _natives() -> _Natives:
+    global _bound
+    if _bound is None:
+        _bound = _Natives()
+    return _bound
+
+
+def _header_fields(js_headers: Any) -> HeaderMap:
+    """A JS ``Headers`` read into the core's map in one call (not one FFI call per lookup).
+
+    The SDK's conversion to ``http.client.HTTPMessage`` split values on commas
+    (workerd#5915); iterating the JS object gives each field as the runtime holds it.
+    """
+    return HeaderMap(_natives().array_from(js_headers).to_py())
+
+
+def _headers_init(headers: Headers) -> dict[str, str] | list[tuple[str, str]]:
+    """``headers`` as a ``HeadersInit`` for JSON: a record, or pairs when a name repeats.
+
+    workerd converts a record into its ``Headers`` in half the time a sequence of pairs
+    takes; repeated names (``set-cookie``) need the pairs.
+    """
+    record: dict[str, str] = {}
+    for name, value in headers.items():
+        if name in record:
+            return list(headers.items())
+        record[name] = value
+    return record
+
+
+def _js_init(fields: dict[str, Any]) -> Any:
+    """A JS init object (``RequestInit``/``ResponseInit``) built by one ``JSON.parse``.
+
+    One call and one string cross the boundary instead of an object set field by field
+    and a ``Headers`` edited name by name.
+    """
+    return _natives().parse(json.dumps(fields, separators=(",", ":")))
 
 
 def _js_body(body: Body) -> Any:
@@ -226,14 +248,6 @@ def _cause(exc: JsException) -> str:
     return " ".join(str(getattr(cause, field, "")) for field in ("code", "message"))
 
 
-#: workerd's byte stream pair, whose pipe from a request body is a native pump (the standard
-#: ``TransformStream`` is pumped through JS chunk by chunk: a 32 MiB upload outlasted a 1 s
-#: deadline); Node (the harness) has only the standard one.
-_IDENTITY_STREAM = getattr(js, "IdentityTransformStream", None) or js.TransformStream
-#: The same with a declared length, so that ``fetch`` sends ``Content-Length`` (through a
-#: stream of unknown length workerd sends the body chunked, which many backends cannot read).
-_FIXED_LENGTH_STREAM = getattr(js, "FixedLengthStream", None)
-
 #: How long a request whose body pipe broke waits for ``fetch`` to fail by itself (the
 #: upstream's fault) before the client's body is blamed (see :class:`_ClientBody`).
 CLIENT_BODY_GRACE_S = 0.5
@@ -263,10 +277,11 @@ class _ClientBody:
     __slots__ = ("_controller", "_judge", "failed", "readable", "settled")
 
     def __init__(self, stream: Any, controller: Any, length: int | None) -> None:
-        if length is not None and _FIXED_LENGTH_STREAM is not None:
-            channel = _FIXED_LENGTH_STREAM.new(length)
+        natives = _natives()
+        if length is not None and natives.fixed_length_stream is not None:
+            channel = natives.fixed_length_stream.new(length)
         else:
-            channel = _IDENTITY_STREAM.new()
+            channel = natives.identity_stream.new()
         self.readable = channel.readable
         self._controller = controller
         self._judge: asyncio.Future[None] | None = None
@@ -302,15 +317,27 @@ def _declared_length(headers: Any) -> int | None:
     return int(value)
 
 
-async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Response:
+async def upstream_fetch(
+    method: str, url: str, headers: Headers, body: Body, timeout_s: float | None = None
+) -> Response:
     """``runtime.UpstreamFetch`` over the global JS ``fetch``.
 
     A client body stream goes through :class:`_ClientBody`, so a body that failed on the
     client's side is ``ClientFault(InvalidRequest)`` (400), not the upstream's 502/503.
     Bodiless requests and the gateway's own bytes are sent as they are.
+
+    The deadline is a JS timer that aborts the subrequest through its ``AbortController``
+    and is cleared once ``fetch`` settles: no Python callback, nothing left armed (an
+    ``asyncio`` timer cancelled in Pyodide's WebLoop stays scheduled, its callback and
+    everything it references kept until the request's context is torn down).
     """
-    controller = js.AbortController.new()
-    init = _options(method=method, headers=_js_headers(headers), redirect="manual", signal=controller.signal)
+    natives = _natives()
+    controller = natives.abort_controller.new()
+    init = _js_init({"method": method, "headers": _headers_init(headers), "redirect": "manual"})
+    init.signal = controller.signal
+    timer = None
+    if timeout_s is not None:
+        timer = natives.set_timeout(controller.abort.bind(controller), timeout_s * 1000)
     client_body = None
     if body is not None:
         if isinstance(body, JsProxy):
@@ -321,24 +348,28 @@ async def upstream_fetch(method: str, url: str, headers: Any, body: Body) -> Res
         # Needed by the Fetch standard for a stream body; workerd ignores it.
         init.duplex = "half"
     try:
-        response = await js.fetch(url, init)
+        response = await natives.fetch(url, init)
     except asyncio.CancelledError:
-        controller.abort()  # the core's deadline passed: really drop the upstream request
+        controller.abort()  # the caller gave up (a client gone): really drop the upstream request
         raise
     except JsException as exc:
         if client_body is not None and client_body.failed:
             # The client's body broke (e.g. malformed chunked framing): its fault, not the backend's.
             raise ClientFault(InvalidRequest("The request body could not be read")) from None
+        if timer is not None and controller.signal.aborted:
+            raise UpstreamTimeoutError(f"no response head within {timeout_s} s") from None
         raise await _upstream_error(exc, url) from None
     finally:
+        if timer is not None:
+            natives.clear_timeout(timer)
         if client_body is not None:
             client_body.settle()
     status = int(response.status)
     stream = response.body
     if _absent(stream) or status in _NULL_BODY_STATUSES:
         stream = None
-    # A fetched response's headers are immutable; the core edits its own copy.
-    return Response(status, JsHeaders(js.Headers.new(response.headers)), stream, response.statusText or "")
+    # Read once into the core's map: the fetched response's own are immutable anyway.
+    return Response(status, _header_fields(response.headers), stream, response.statusText or "")
 
 
 async def discard(body: Body) -> None:
@@ -494,7 +525,7 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 def _log(line: str) -> None:
-    js.console.log(line)
+    _natives().log(line)
 
 
 def _raw_env(env: Any) -> Any:
@@ -516,7 +547,7 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
             bindings[name] = value
     platform = Platform(
         fetch=upstream_fetch,
-        new_headers=new_headers,
+        new_headers=HeaderMap,
         clock=SystemClock(),
         log=_log,
         defer=defer,
@@ -533,7 +564,7 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
 def request_view(request: Any) -> Request:
     """The core's view of a ``workers.Request`` or a raw JS ``Request``."""
     native = getattr(request, "js_object", request)
-    headers = JsHeaders(native.headers)
+    headers = _header_fields(native.headers)
     body = native.body
     return Request(
         method=native.method,
@@ -546,11 +577,11 @@ def request_view(request: Any) -> Request:
 
 def js_response(response: Response) -> Any:
     """A JS ``Response`` from the core's answer (the body is not copied unless it is bytes)."""
-    init = _options(status=response.status, headers=_js_headers(response.headers))
+    fields: dict[str, Any] = {"status": response.status, "headers": _headers_init(response.headers)}
     if response.reason:
-        init.statusText = response.reason
+        fields["statusText"] = response.reason
     body = None if response.body is None or response.status in _NULL_BODY_STATUSES else _js_body(response.body)
-    return js.Response.new(body, init)
+    return _natives().response.new(body, _js_init(fields))
 
 
 #: (JS env, its gateway's handler) for each env object seen, newest first.
@@ -560,7 +591,7 @@ _built: list[tuple[Any, Handler]] = []
 def _handler_for(build: BuildGateway, env: Any) -> Handler:
     raw = _raw_env(env)
     for known, handler in _built:
-        if js.Object.is_(known, raw):
+        if _natives().object_is(known, raw):
             return handler
     platform, variables = build_platform(raw)
     handle: Handler = build(variables, platform).handle

@@ -36,7 +36,7 @@ class Recorder:
     def __init__(self) -> None:
         self.urls: list[str] = []
 
-    async def fetch(self, method, url, headers, body) -> Response:
+    async def fetch(self, method, url, headers, body, timeout_s=None) -> Response:
         self.urls.append(url)
         return Response(200, HeaderMap([("content-type", "text/plain"), ("access-control-allow-origin", "*")]), b"ok")
 

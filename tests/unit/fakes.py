@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.app import Gateway, build_gateway
+from gateway.errors import UpstreamTimeoutError
 from gateway.headers import HeaderMap
 from gateway.runtime import Platform, Request, Response
 from gateway.shadow import ShadowTraffic
@@ -87,16 +88,24 @@ class Upstream:
         self.health: Responder = respond(200)
         self.proxy: Responder = respond(200, [("content-type", "text/plain")], b"ok")
         self.cancelled = 0
+        #: The deadline the core gave each call, in call order.
+        self.timeouts: list[float | None] = []
 
-    async def fetch(self, method: str, url: str, headers: Any, body: Any) -> Response:
+    async def fetch(self, method: str, url: str, headers: Any, body: Any, timeout_s: float | None = None) -> Response:
         call = Call(method, url, list(headers.items()), body)
         self.calls.append(call)
+        self.timeouts.append(timeout_s)
         responder = self.health if self._is_health(call) else self.proxy
         try:
-            return await responder(call)
+            # The deadline as runtime.UpstreamFetch asks a runtime to keep it.
+            async with asyncio.timeout(timeout_s):
+                return await responder(call)
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
+        except TimeoutError:
+            self.cancelled += 1
+            raise UpstreamTimeoutError(f"no response head within {timeout_s} s") from None
 
     def _is_health(self, call: Call) -> bool:
         return call.method == "GET" and call.path in self.health_paths and call.header("user-agent") == HEALTH_UA

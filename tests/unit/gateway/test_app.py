@@ -480,6 +480,15 @@ async def test_no_upstream_headers_within_the_timeout_is_upstream_timeout():
     assert h.upstream.cancelled == 1
 
 
+async def test_the_runtime_fetch_is_given_the_upstream_and_health_deadlines():
+    h = Harness.local({"UPSTREAM_TIMEOUT_MS": "1250", "HEALTH_TIMEOUT_MS": "300"})
+    await h.send("GET", "/tasks")
+    assert [(c.path, t) for c, t in zip(h.upstream.calls, h.upstream.timeouts, strict=True)] == [
+        ("/health", 0.3),
+        ("/tasks", 1.25),
+    ]
+
+
 async def test_refused_connection_is_backend_unavailable():
     h = Harness.local()
     h.upstream.proxy = fail(UpstreamConnectError, "ECONNREFUSED http://bun.internal:3000")

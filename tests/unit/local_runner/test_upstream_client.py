@@ -12,7 +12,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from gateway.errors import ClientFault, PayloadTooLarge, UpstreamConnectError, UpstreamProtocolError
+from gateway.errors import (
+    ClientFault,
+    PayloadTooLarge,
+    UpstreamConnectError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+)
 from gateway.headers import HeaderMap
 from local_runner.bodies import UpstreamBody
 from local_runner.platform import discard
@@ -362,16 +368,36 @@ async def test_reset_mid_body_and_stall_raise_connection_reset(fetch):
     await client.close()
 
 
-async def test_cancellation_closes_the_connection(fetch):
-    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await up.read_request(reader)
+def never_answers(upstream: list[Upstream]) -> Handler:
+    """Read the request, then wait for the client to close."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await upstream[0].read_request(reader)
         await reader.read()  # returns when the client closes
 
-    async with Upstream(never_answers) as up:
+    return handler
+
+
+async def test_cancellation_closes_the_connection(fetch):
+    async with await serve(never_answers) as up:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.1):
                 await fetch("GET", up.url + "/", HeaderMap(), None)
         await asyncio.wait_for(up.closed.wait(), 2)
+
+
+async def test_no_head_within_the_deadline_is_upstream_timeout_and_closes_the_connection(fetch):
+    async with await serve(never_answers) as up:
+        with pytest.raises(UpstreamTimeoutError):
+            await fetch("GET", up.url + "/", HeaderMap(), None, timeout_s=0.1)
+        await asyncio.wait_for(up.closed.wait(), 2)
+
+
+async def test_a_head_within_the_deadline_is_answered(fetch):
+    async with await serve(lambda u: keep_alive(ok(), u)) as up:
+        response = await fetch("GET", up.url + "/", HeaderMap(), None, timeout_s=5)
+        assert response.status == 200
+        assert await read_all(response.body) == b"hello"
 
 
 async def test_large_body_is_read_with_flow_control(fetch):
