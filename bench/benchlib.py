@@ -7,6 +7,7 @@ and every wait is bounded. Nothing in this module is used by the gateway itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,12 +19,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.process import NODE_BIN, Service
+from devstack import services
+from devstack.process import NODE_BIN, Service, free_port
 
 HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
@@ -283,6 +285,32 @@ def workerd_workers_argv(config: Path, upstream: str, settings: dict[str, str], 
         str(state),
         *extra,
     ]
+
+
+@contextlib.contextmanager
+def workerd_with_upstream(prefix: str, settings: dict[str, str], *extra: str) -> Iterator[tuple[dict[str, str], int]]:
+    """An nginx upstream and one workerd with ``workerd/workers.mjs``'s Workers (``extra`` are
+    its options), for the phase-5 tools; yields ({Worker: base URL}, the workerd pid) and stops both."""
+    work = make_workdir(prefix)
+    up_port = free_port()
+    upstream = upstream_nginx(work, up_port)
+    upstream.start()
+    try:
+        upstream.wait_healthy(15)
+        overlay = services.workerd_overlay(work / "wrangler.dev.json")
+        argv = workerd_workers_argv(overlay, f"http://{HOST}:{up_port}", settings, work / "state", *extra)
+        svc = Service(prefix, argv, log_path=work / "workerd.log", env=services.workerd_env())
+        svc.start()
+        try:
+            svc.wait_for_output("READY", 300)
+            line = next(ln for ln in svc.output().splitlines() if ln.startswith("READY "))
+            urls = dict(item.split("=", 1) for item in line.split()[1:])
+            pid = next((p for p in process_tree(svc.pid) if process_name(p) == "workerd"), svc.pid)
+            yield urls, pid
+        finally:
+            svc.stop()
+    finally:
+        upstream.stop()
 
 
 def upstream_request_count(port: int) -> int:

@@ -35,8 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: benchlib
 import benchlib as bl
 from run import API_KEY, ORIGIN, REQUEST_HEADERS
 
-from devstack import services
-from devstack.process import Service, free_port
+from devstack.process import free_port
 
 
 def _group(frame: dict[str, Any]) -> str:
@@ -118,34 +117,13 @@ def main() -> int:
     ap.add_argument("--save", type=Path, help="directory for the raw .cpuprofile files")
     args = ap.parse_args()
 
-    work = bl.make_workdir("wdprof")
-    up_port = free_port()
-    upstream = bl.upstream_nginx(work, up_port)
-    upstream.start()
-    upstream.wait_healthy(15)
     names = args.workers.split(",")
     inspector = free_port()
-    overlay = services.workerd_overlay(work / "wrangler.dev.json")
     settings = {"CORS_ALLOW_ORIGINS": ORIGIN, "API_KEY": API_KEY, "HEALTH_TTL_S": "60"}
-    argv = bl.workerd_workers_argv(
-        overlay,
-        f"http://{bl.HOST}:{up_port}",
-        settings,
-        work / "state",
-        "--only",
-        ",".join(names),
-        "--inspector-port",
-        str(inspector),
-    )
+    extra = ["--only", ",".join(names), "--inspector-port", str(inspector)]
     for variant in args.variant:
-        argv += ["--variant", variant]
-    svc = Service("workerd-prof", argv, log_path=work / "workerd.log", env=services.workerd_env())
-    svc.start()
-    try:
-        svc.wait_for_output("READY", 300)
-        line = next(ln for ln in svc.output().splitlines() if ln.startswith("READY "))
-        urls = dict(item.split("=", 1) for item in line.split()[1:])
-        pid = next((p for p in bl.process_tree(svc.pid) if bl.process_name(p) == "workerd"), svc.pid)
+        extra += ["--variant", variant]
+    with bl.workerd_with_upstream("wdprof", settings, *extra) as (urls, pid):
         _, targets_raw = bl.http_get(f"http://{bl.HOST}:{inspector}/json", timeout=10)
         targets = json.loads(targets_raw)
         for name in names:
@@ -172,9 +150,6 @@ def main() -> int:
             if args.save:
                 args.save.mkdir(parents=True, exist_ok=True)
                 (args.save / f"{name}.cpuprofile").write_text(json.dumps(got["profile"]))
-    finally:
-        svc.stop()
-        upstream.stop()
     return 0
 
 

@@ -4,6 +4,7 @@
 //   js        JS pass-through (bench/proxies/passthrough_worker.js: env.UPSTREAM.fetch(request))
 //   py        minimal Python pass-through (bench/workerd/passthrough.py: js.fetch of the request)
 //   py-min    the least a header-editing Python gateway does (bench/workerd/minimal_gateway.py)
+//   pieces    only with --only: one piece of per-request work in a loop (bench/workerd/pieces.py)
 //   gw-local  the gateway (src/entry.py, unchanged), ENVIRONMENT=local, one backend
 //   gw-cloud  the gateway, ENVIRONMENT=cloud, the backend in Miniflare's KV namespace
 //
@@ -84,6 +85,15 @@ async function main() {
       ...compat,
       bindings: { ...settings, ENVIRONMENT: "local", BACKEND_UPSTREAM_URL: upstream, DEFAULT_BACKEND: "upstream" },
     },
+    pieces: {
+      modules: pythonModules(SRC, {
+        path: "bench_pieces.py",
+        contents: readFileSync(join(HERE, "pieces_worker.py"), "utf8"),
+      }),
+      modulesRoot: SRC,
+      ...compat,
+      bindings: { ...settings, ENVIRONMENT: "local", BACKEND_UPSTREAM_URL: upstream, DEFAULT_BACKEND: "upstream", UPSTREAM_ORIGIN: upstream },
+    },
     "gw-cloud": {
       modules: gwModules,
       modulesRoot: SRC,
@@ -102,7 +112,7 @@ async function main() {
       modulesRoot: dir,
     };
   }
-  const names = args.only ? args.only.split(",") : Object.keys(all);
+  const names = args.only ? args.only.split(",") : Object.keys(all).filter((name) => name !== "pieces");
   const workers = names.map((name) => ({ name, ...all[name], ...socket }));
   const mf = new Miniflare(
     convertV4MiniflareOptions({

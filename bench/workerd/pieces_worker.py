@@ -1,0 +1,145 @@
+"""One piece of a Worker's per-request work, repeated N times inside one request.
+
+``GET /?piece=NAME&n=N`` runs the piece N times and answers ``NAME N``; the driver
+(bench/workerd/pieces.py) reads the workerd process's CPU time around the request, because
+workerd's clocks stand still while a request runs. The gateway's modules are bundled beside
+this main module and built from the Worker's env as in production (``workers_runtime``), so
+``serve``/``handle`` pieces run the real pipeline; ``*_stub`` ones swap the platform's fetch
+for an answer made in Python, to take the network out.
+"""
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import js
+from workers import WorkerEntrypoint
+
+import gateway.workers_runtime as wr
+from gateway.app import Gateway, build_gateway
+from gateway.runtime import Response
+
+#: What a browser's API call carries after the gateway's own edits (name, value).
+PAIRS = [
+    ["accept", "application/json"],
+    ["user-agent", "wrk"],
+    ["origin", "https://app.example.com"],
+    ["x-api-key", "k"],
+    ["x-forwarded-for", "203.0.113.7"],
+    ["x-forwarded-proto", "http"],
+    ["x-forwarded-host", "gateway.test"],
+    ["x-request-id", "0123456789abcdef"],
+]
+UPSTREAM_PAIRS = [
+    ["content-type", "application/json"],
+    ["content-length", "11"],
+    ["server", "nginx"],
+    ["date", "Sun, 29 Nov 2026 18:00:00 GMT"],
+    ["connection", "keep-alive"],
+]
+LOG_LINE = json.dumps({"ts": "2026-11-29T18:00:00.000Z", "request_id": "0123456789abcdef", "status": 200})
+
+
+def _python_work() -> int:
+    """A fixed amount of plain Python (200 dict stores), to compare the interpreter with CPython's."""
+    table = {}
+    for i in range(200):
+        table[str(i)] = i * i
+    return sum(table.values())
+
+
+Piece = Callable[[], Awaitable[Any] | Any]
+
+
+class Default(WorkerEntrypoint):  # type: ignore[misc]
+    async def fetch(self, request: Any) -> Any:
+        req = request.js_object
+        query = dict(part.split("=", 1) for part in req.url.partition("?")[2].split("&") if "=" in part)
+        name, n = query.get("piece", "noop"), int(query.get("n", "100"))
+        origin = self.env.UPSTREAM_ORIGIN
+        gateway: Gateway = wr._handler_for(build_gateway, self.env).__self__  # type: ignore[attr-defined]
+        platform, real_fetch = gateway.platform, gateway.platform.fetch
+        upstream_headers = js.Headers.new(wr.to_js(UPSTREAM_PAIRS))
+
+        async def answer_in_python(*_args: Any) -> Response:
+            return Response(200, wr._header_fields(upstream_headers), None, "OK")
+
+        async def await_js() -> None:
+            await js.Promise.resolve(1)
+
+        async def timeout_around_nothing() -> None:
+            async with asyncio.timeout(30):
+                pass
+
+        def js_timer() -> None:
+            controller = js.AbortController.new()
+            js.clearTimeout(js.setTimeout(controller.abort.bind(controller), 30000))
+
+        def headers_built_by_sets() -> None:
+            headers = js.Headers.new()
+            for key, value in PAIRS:
+                headers.set(key, value)
+
+        async def minimal() -> None:
+            # bench/workerd/minimal_gateway.py's steps, without the SDK's entry.
+            headers = dict(js.Array.from_(req.headers).to_py())
+            headers["x-request-id"] = headers.get("x-request-id") or os.urandom(16).hex()
+            init = js.JSON.parse(json.dumps({"method": "GET", "headers": headers, "redirect": "manual"}))
+            init.signal = js.AbortController.new().signal
+            response = await js.fetch(origin + "/", init)
+            out = dict(js.Array.from_(response.headers).to_py())
+            out["x-backend"] = "upstream"
+            js.console.log(LOG_LINE)
+            js.Response.new(response.body, js.JSON.parse(json.dumps({"status": response.status, "headers": out})))
+
+        async def passthrough() -> None:
+            await js.fetch(origin + "/", req)
+
+        async def serve() -> None:
+            await wr.serve(build_gateway, req, self.env, self.ctx)
+
+        view = wr.request_view(req)
+        pieces: dict[str, Piece] = {
+            "noop": lambda: None,
+            "python_work": _python_work,
+            "await_js_promise": await_js,
+            "js_global_read": lambda: js.Headers,
+            "js_headers_get": lambda: req.headers.get("x-backend"),
+            "console_log": lambda: js.console.log(LOG_LINE),
+            "os_urandom": lambda: os.urandom(16),
+            "asyncio_timeout": timeout_around_nothing,
+            "js_timer_cleared": js_timer,
+            "headers_read_to_py": lambda: js.Array.from_(req.headers).to_py(),
+            "headers_built_by_sets": headers_built_by_sets,
+            "headers_built_to_js": lambda: js.Headers.new(wr.to_js(PAIRS)),
+            "headers_built_json": lambda: js.Headers.new(js.JSON.parse(json.dumps(PAIRS))),
+            "response_init_record": lambda: js.Response.new(
+                None, js.JSON.parse(json.dumps({"status": 200, "headers": dict(PAIRS)}))
+            ),
+            "response_init_pairs": lambda: js.Response.new(
+                None, js.JSON.parse(json.dumps({"status": 200, "headers": PAIRS}))
+            ),
+            "request_view": lambda: wr.request_view(req),
+            "js_response": lambda: wr.js_response(Response(200, wr._header_fields(upstream_headers), None)),
+            "handle_stub": lambda: gateway.handle(view),
+            "serve_stub": serve,
+            "passthrough": passthrough,
+            "minimal": minimal,
+            "upstream_fetch": lambda: wr.upstream_fetch("GET", origin + "/", wr._header_fields(req.headers), None, 30),
+            "serve": serve,
+        }
+        piece = pieces.get(name)
+        if piece is None:
+            return js.Response.new(f"unknown piece {name}; known: {' '.join(pieces)}\n", wr._options(status=404))
+        if name.endswith("_stub"):
+            object.__setattr__(platform, "fetch", answer_in_python)  # the Platform is frozen: swap for this request
+        try:
+            for _ in range(n):
+                result = piece()
+                if asyncio.iscoroutine(result):
+                    await result
+        finally:
+            object.__setattr__(platform, "fetch", real_fetch)
+        return js.Response.new(f"{name} {n}\n")
