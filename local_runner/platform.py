@@ -15,7 +15,6 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import IO, Any
 
-from gateway.headers import HeaderMap
 from gateway.runtime import KV, Body, Platform, RateLimiter, SystemClock, UpstreamFetch
 
 from .bodies import UpstreamBody, capture, read
@@ -81,7 +80,6 @@ def build_platform(
         limiter = TokenBucketLimiter(rate_limit[0], rate_limit[1], clock)
     return Platform(
         fetch=fetch,
-        new_headers=HeaderMap,
         clock=clock,
         log=log,
         defer=tasks,

@@ -31,6 +31,7 @@ from .errors import (
     RateLimited,
     UnknownBackend,
 )
+from .headers import HeaderMap
 from .headers import request_id as make_request_id
 from .health import HealthMonitor
 from .logs import RequestLog, log_event
@@ -86,7 +87,7 @@ class Gateway:
     async def _dispatch(self, request: Request, parts: Target, rid: str, log: RequestLog) -> Response:
         if Cors.is_preflight(request.method, request.headers):
             log.outcome = "preflight"
-            return Response(204, self.platform.new_headers(self.cors.preflight_headers(request.headers)))
+            return Response(204, HeaderMap(self.cors.preflight_headers(request.headers)))
         # Gateway endpoints are matched on the decoded path, so /_gateway/%68ealth
         # cannot slip past them to a backend.
         endpoint = gateway_endpoint(parts.path)
@@ -234,16 +235,16 @@ class Gateway:
             for backend, last in zip(backends, await self.health.shown_all(backends), strict=True)
         ]
         content_type, body = self.platform.metrics.exposition(health)
-        headers = self.platform.new_headers([("content-type", content_type), ("content-length", str(len(body)))])
+        headers = HeaderMap([("content-type", content_type), ("content-length", str(len(body)))])
         return Response(200, headers, body)
 
     def _json(self, status: int, payload: object) -> Response:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        headers = self.platform.new_headers([("content-type", JSON), ("content-length", str(len(body)))])
+        headers = HeaderMap([("content-type", JSON), ("content-length", str(len(body)))])
         return Response(status, headers, body)
 
     def _error(self, exc: GatewayError, rid: str) -> Response:
-        headers = self.platform.new_headers([("content-type", JSON), *exc.extra_headers])
+        headers = HeaderMap([("content-type", JSON), *exc.extra_headers])
         return Response(exc.status, headers, exc.body(rid))
 
     def _finish(self, response: Response, request: Request, rid: str, log: RequestLog, started: float) -> Response:

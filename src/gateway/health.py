@@ -26,6 +26,7 @@ from typing import Literal
 
 from .backends import Backend
 from .errors import BackendUnhealthy
+from .headers import HeaderMap
 from .logs import log_event
 from .runtime import Platform
 from .settings import Settings
@@ -157,7 +158,7 @@ class HealthMonitor:
     async def _check(self, backend: Backend) -> HealthStatus:
         clock = self._platform.clock
         started = clock.monotonic()
-        headers = self._platform.new_headers(
+        headers = HeaderMap(
             [("accept", "application/json"), ("user-agent", "gtd-gateway-health"), *backend.upstream_headers]
         )
         try:

@@ -212,7 +212,6 @@ class Platform:
     """
 
     fetch: UpstreamFetch
-    new_headers: Callable[[Iterable[tuple[str, str]]], Headers]
     clock: Clock
     log: Callable[[str], None]
     defer: Callable[[Awaitable[Any]], None]

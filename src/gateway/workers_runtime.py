@@ -547,7 +547,6 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
             bindings[name] = value
     platform = Platform(
         fetch=upstream_fetch,
-        new_headers=HeaderMap,
         clock=SystemClock(),
         log=_log,
         defer=defer,

@@ -52,7 +52,6 @@ async def _nothing() -> None:
 def _gateway(recorder: Recorder, **env: str):
     platform = Platform(
         fetch=recorder.fetch,
-        new_headers=HeaderMap,
         clock=Clock(),
         log=lambda line: None,
         defer=lambda awaitable: asyncio.ensure_future(awaitable),

@@ -290,7 +290,6 @@ class Harness:
 
         self.platform = Platform(
             fetch=self.upstream.fetch,
-            new_headers=HeaderMap,
             clock=self.clock,
             log=self.logs,
             defer=self.deferred,
