@@ -34,7 +34,10 @@ export interface paths {
         /** List tasks, newest first */
         get: operations["listTasks"];
         put?: never;
-        /** Create a task */
+        /**
+         * Create a task
+         * @description At most once per `Idempotency-Key` (see the introduction).
+         */
         post: operations["createTask"];
         delete?: never;
         options?: never;
@@ -77,7 +80,10 @@ export interface paths {
         /** List projects, newest first */
         get: operations["listProjects"];
         put?: never;
-        /** Create a project */
+        /**
+         * Create a project
+         * @description At most once per `Idempotency-Key` (see the introduction).
+         */
         post: operations["createProject"];
         delete?: never;
         options?: never;
@@ -215,7 +221,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_json" | "not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "internal_error";
+                code: "invalid_json" | "not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "invalid_idempotency_key" | "idempotency_key_reused" | "internal_error" | "database_unavailable";
                 message: string;
                 /** @description The body field or query parameter at fault (validation_error only). */
                 field?: string;
@@ -225,6 +231,24 @@ export interface components {
     responses: {
         /** @description `invalid_json`: the body is empty, not UTF-8 or not JSON. */
         InvalidJson: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `invalid_idempotency_key`: the `Idempotency-Key` is malformed or repeated; else `invalid_json`. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `validation_error` (`field` names the field), or `idempotency_key_reused`: the key was used for a different request. */
+        Unprocessable: {
             headers: {
                 [name: string]: unknown;
             };
@@ -270,6 +294,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `database_unavailable`: the database cannot be reached in time; retry later. */
+        DatabaseUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `validation_error`: `field` names the offending field or query parameter. */
         ValidationError: {
             headers: {
@@ -283,9 +316,18 @@ export interface components {
     parameters: {
         /** @description A UUID. Anything else cannot name a resource and is answered 404. */
         Id: string;
+        /**
+         * @description Makes the create safe to retry: 1-255 visible ASCII characters, or the
+         *     same in double quotes (sf-string). Replays within 24 h answer the
+         *     stored response; another request with the same key is 422.
+         */
+        IdempotencyKey: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+        IdempotentReplayed: "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -344,12 +386,20 @@ export interface operations {
             };
             405: components["responses"]["MethodNotAllowed"];
             422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1-255 visible ASCII characters, or the
+                 *     same in double quotes (sf-string). Replays within 24 h answer the
+                 *     stored response; another request with the same key is 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -364,17 +414,19 @@ export interface operations {
                 headers: {
                     /** @description `/tasks/{id}` of the new task. */
                     Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
+            400: components["responses"]["BadRequest"];
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationError"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getTask: {
@@ -400,6 +452,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     deleteTask: {
@@ -423,6 +476,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateTask: {
@@ -456,6 +510,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listProjects: {
@@ -480,12 +535,20 @@ export interface operations {
             };
             405: components["responses"]["MethodNotAllowed"];
             422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1-255 visible ASCII characters, or the
+                 *     same in double quotes (sf-string). Replays within 24 h answer the
+                 *     stored response; another request with the same key is 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -500,17 +563,19 @@ export interface operations {
                 headers: {
                     /** @description `/projects/{id}` of the new project. */
                     Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Project"];
                 };
             };
-            400: components["responses"]["InvalidJson"];
+            400: components["responses"]["BadRequest"];
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationError"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getProject: {
@@ -536,6 +601,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     deleteProject: {
@@ -559,6 +625,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateProject: {
@@ -592,6 +659,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
 }

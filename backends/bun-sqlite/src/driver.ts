@@ -1,6 +1,6 @@
 /** SqlDriver over bun:sqlite: the synchronous calls, wrapped to fit the shared async interface. */
 import type { Database } from "bun:sqlite";
-import type { SqlDriver, SqlValue } from "../../shared/src/app.ts";
+import type { SqlDriver, SqlStatement, SqlValue } from "../../shared/src/app.ts";
 
 export function bunDriver(db: Database): SqlDriver {
   // db.query() caches the prepared statement per SQL string.
@@ -13,6 +13,13 @@ export function bunDriver(db: Database): SqlDriver {
     },
     async run(sql: string, params: SqlValue[] = []) {
       return db.query(sql).run(...params).changes;
+    },
+    async batch(statements: SqlStatement[]) {
+      // BEGIN IMMEDIATE: the write lock is taken up front; bun:sqlite is synchronous, so no
+      // other request runs between the statements, and an exception rolls them all back.
+      db.transaction(() => {
+        for (const { sql, params } of statements) db.query(sql).run(...params);
+      }).immediate();
     },
   };
 }

@@ -1,15 +1,18 @@
 /** SqlDriver over a D1 binding. */
-import type { SqlDriver, SqlValue } from "../../shared/src/app.ts";
+import type { SqlDriver, SqlStatement, SqlValue } from "../../shared/src/app.ts";
+
+/** A bound D1 statement: the parts this backend uses. */
+export interface D1BoundLike {
+  all<T>(): Promise<{ results: T[] }>;
+  first<T>(): Promise<T | null>;
+  run(): Promise<{ meta: { changes: number } }>;
+}
 
 /** The parts of the D1Database binding this backend uses (no @cloudflare/workers-types dependency). */
 export interface D1Like {
-  prepare(sql: string): {
-    bind(...values: SqlValue[]): {
-      all<T>(): Promise<{ results: T[] }>;
-      first<T>(): Promise<T | null>;
-      run(): Promise<{ meta: { changes: number } }>;
-    };
-  };
+  prepare(sql: string): { bind(...values: SqlValue[]): D1BoundLike };
+  /** Runs the statements in order as one SQL transaction: any failure rolls back all of them. */
+  batch(statements: D1BoundLike[]): Promise<unknown[]>;
 }
 
 export function d1Driver(db: D1Like): SqlDriver {
@@ -22,6 +25,9 @@ export function d1Driver(db: D1Like): SqlDriver {
     },
     async run(sql: string, params: SqlValue[] = []) {
       return (await db.prepare(sql).bind(...params).run()).meta.changes;
+    },
+    async batch(statements: SqlStatement[]) {
+      await db.batch(statements.map(({ sql, params }) => db.prepare(sql).bind(...params)));
     },
   };
 }

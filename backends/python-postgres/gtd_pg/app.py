@@ -25,6 +25,9 @@ async def open_pool(settings: Settings, min_size: int = 1) -> asyncpg.Pool:
         settings.database_url,
         min_size=min(min_size, settings.pool_max),
         max_size=settings.pool_max,
+        # A (re)connection to a server that accepts but never answers gives up with the
+        # request's deadline instead of asyncpg's default 60 s.
+        timeout=settings.db_timeout_ms / 1000,
         command_timeout=30,
         server_settings={"application_name": settings.backend_id, "timezone": "UTC"},
     )
@@ -42,7 +45,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
                 # checks, one applies. Refuses a database newer than the code (SchemaTooNew).
                 async with pool.acquire() as conn:
                     await migrate(conn, log=log)
-            app.state.store = Store(pool)
+            app.state.store = Store(pool, timeout_s=settings.db_timeout_ms / 1000)
             app.state.backend_id = settings.backend_id
             log("info", "worker ready", {"backend": settings.backend_id})
             yield

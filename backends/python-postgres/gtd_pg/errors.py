@@ -2,12 +2,15 @@
 rendered once (gtd_pg.routing) as `{"error": {"code", "message", "field"?}}`.
 
     400 invalid_json            body is not parseable JSON (or is empty, or not UTF-8)
+    400 invalid_idempotency_key Idempotency-Key malformed or repeated
     404 not_found               unknown route or unknown id
     405 method_not_allowed      route exists, method does not (carries Allow)
     413 payload_too_large       body over MAX_BODY_BYTES
     415 unsupported_media_type  body sent with a non-JSON Content-Type
     422 validation_error        well-formed JSON or query that breaks a rule (names the field)
+    422 idempotency_key_reused  Idempotency-Key already used for a different request
     500 internal_error          anything unexpected; details go to the log only
+    503 database_unavailable    PostgreSQL down, unreachable or past DB_TIMEOUT_MS (gtd_pg.routing)
 """
 
 from __future__ import annotations

@@ -35,8 +35,18 @@ def log(level: str, message: str, extra: dict[str, Any] | None = None) -> None:
 
 def now_iso() -> str:
     """Current time as RFC 3339 UTC with milliseconds, like JavaScript's toISOString()."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return format_iso(datetime.now(UTC))
+
+
+def format_iso(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with milliseconds (the form every timestamp has)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str) -> datetime:
+    """The inverse of format_iso."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def dumps(body: Any) -> bytes:
@@ -66,6 +76,11 @@ def _too_large() -> ApiError:
 
 async def read_json(request: Request) -> Any:
     """The JSON body: 415 for a non-JSON Content-Type, 413 if too large, 400 if unparseable."""
+    return await parse_json(await read_body(request))
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body bytes: 415 for a non-JSON Content-Type, 413 if too large."""
     content_types = request.headers.getlist("content-type")
     if content_types:
         content_type = ", ".join(content_types)
@@ -81,7 +96,11 @@ async def read_json(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise _too_large()
         chunks.append(chunk)
-    data = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def parse_json(data: bytes) -> Any:
+    """Body bytes as JSON: 400 if empty, not UTF-8 or not parseable."""
     try:
         text = data.decode("utf-8-sig")  # like TextDecoder("utf-8", {fatal: true}): a leading BOM is dropped
     except UnicodeDecodeError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,6 +23,16 @@ from .http import empty_response, error_response, json_response, log
 from .validation import is_uuid
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# The database is down, unreachable, shutting down or too slow (the Store's deadline):
+# not a bug, so a 503 the client may retry, not a 500.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,  # connection refused or reset
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: admin shutdown, cannot connect now
+    asyncpg.ConnectionDoesNotExistError,  # the connection was closed under the query
+)
 METHOD_ORDER = ("GET", "POST", "PATCH", "DELETE")
 
 
@@ -52,6 +63,9 @@ def resource(path: str, methods: Mapping[str, Handler]) -> Route:
             return await handler(request)
         except ApiError as err:
             return error_response(err)
+        except DATABASE_UNAVAILABLE as exc:
+            log("error", "database unavailable", {"method": method, "path": request.url.path, "error": repr(exc)})
+            return error_response(ApiError(503, "database_unavailable", "the database cannot be reached; retry later"))
         except Exception as exc:  # noqa: BLE001 - a bug: log the details, show the client nothing internal
             log(
                 "error",

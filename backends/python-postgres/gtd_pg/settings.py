@@ -8,6 +8,10 @@ DATABASE_URL  postgresql://user:password@host:port/database (postgres:// too).
 BACKEND_ID    The id reported by /health. Default "python-postgres".
 WORKERS       Server processes (uvicorn --workers). Default 1.
 POOL_MAX      Most database connections per worker. Default 10.
+DB_TIMEOUT_MS Deadline for one request's database work (a connection from the pool,
+              connecting if needed, the queries), in ms; past it the request is
+              answered 503 database_unavailable. Default 5000. (/health has its own
+              1 s deadline, gtd_pg.store.HEALTH_TIMEOUT_S.)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Settings:
     backend_id: str
     workers: int
     pool_max: int
+    db_timeout_ms: int = 5000
 
     @property
     def database_url_redacted(self) -> str:
@@ -48,6 +53,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backend_id=env.get("BACKEND_ID") or "python-postgres",
         workers=_int(env, "WORKERS", "1", 1, 64),
         pool_max=_int(env, "POOL_MAX", "10", 1, 1000),
+        db_timeout_ms=_int(env, "DB_TIMEOUT_MS", "5000", 1, 600_000),
     )
 
 

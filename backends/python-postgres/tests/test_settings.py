@@ -45,6 +45,8 @@ def test_values_from_the_environment():
         ({"WORKERS": "0"}, "WORKERS"),
         ({"WORKERS": "-1"}, "WORKERS"),
         ({"POOL_MAX": "ten"}, "POOL_MAX"),
+        ({"DB_TIMEOUT_MS": "0"}, "DB_TIMEOUT_MS"),
+        ({"DB_TIMEOUT_MS": "1s"}, "DB_TIMEOUT_MS"),
         ({"DATABASE_URL": "file:./data/gtd.db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:p@host:99999/db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:p@host:5432"}, "DATABASE_URL"),
@@ -53,6 +55,14 @@ def test_values_from_the_environment():
 def test_bad_values_name_the_variable(env, variable):
     with pytest.raises(SettingsError, match=variable):
         load_settings(env)
+
+
+def test_db_timeout_defaults_to_5_seconds():
+    assert load_settings({}).db_timeout_ms == 5000
+
+
+def test_db_timeout_from_the_environment():
+    assert load_settings({"DB_TIMEOUT_MS": "750"}).db_timeout_ms == 750
 
 
 def test_errors_and_logs_never_show_the_password():

@@ -2,6 +2,7 @@
 
 # The ruby-sqlite backend of the GTD API: Sinatra app, SQLite store, migrations, settings.
 require_relative "gtd/errors"
+require_relative "gtd/idempotency"
 require_relative "gtd/log"
 require_relative "gtd/settings"
 require_relative "gtd/strict_json"

@@ -2,6 +2,7 @@
 
 require_relative "test_helper"
 require "rack/mock"
+require "tmpdir"
 
 # The HTTP layer through Rack, without a server (the black-box contract suite
 # in tests/contract covers the rest against a running Puma).
@@ -88,6 +89,24 @@ class AppTest < Minitest::Test
     assert_equal 503, response.status
     assert_equal({ "status" => "error", "backend" => "ruby-test", "db" => "error" }, json(response))
     assert_equal "health check: database query failed", @logged.last.first
+  end
+
+  def test_health_is_503_when_the_schema_is_gone
+    # Another connection drops a table the health query touches (the store's statement is cached).
+    Dir.mktmpdir do |dir|
+      path = File.join(dir, "gtd.db")
+      store = Gtd::Store.new(Gtd::Store.open_database(path).tap { |db| Gtd::Migrate.run(db) })
+      app = Rack::MockRequest.new(Gtd::App.new(store: store, backend_id: "ruby-test", log: Object.new.tap do |log|
+        log.define_singleton_method(:error) { |*| nil }
+      end))
+      assert_equal 200, app.get("/health").status
+      other = SQLite3::Database.new(path)
+      other.execute("DROP TABLE tasks")
+      other.close
+      assert_equal 503, app.get("/health").status
+    ensure
+      store&.close
+    end
   end
 
   def test_unexpected_errors_are_500_without_internals

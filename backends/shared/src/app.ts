@@ -15,7 +15,7 @@ import { Router } from "./router.ts";
 import type { Store } from "./store.ts";
 
 export { Store } from "./store.ts";
-export type { SqlDriver, SqlValue } from "./store.ts";
+export type { SqlDriver, SqlStatement, SqlValue } from "./store.ts";
 
 export interface AppOptions {
   store: Store;

@@ -1,6 +1,7 @@
 /** The GTD endpoints: parse and check input, call the Store, shape the response. */
 import { ApiError, invalid, notFound } from "./errors.ts";
 import { empty, json } from "./http.ts";
+import { fingerprint, type IdempotentWrite, parseIdempotencyKey, replay } from "./idempotency.ts";
 import type { RouteContext } from "./router.ts";
 import type { Store } from "./store.ts";
 import {
@@ -25,6 +26,11 @@ const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
 /** Reads a JSON body: 415 for a non-JSON Content-Type, 413 if too large, 400 if unparseable. */
 async function readJson(request: Request): Promise<unknown> {
+  return parseJson(await readBody(request));
+}
+
+/** The raw body bytes: 415 for a non-JSON Content-Type, 413 if too large. */
+async function readBody(request: Request): Promise<Uint8Array> {
   const type = request.headers.get("content-type");
   if (type !== null && !JSON_TYPE_RE.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "request body must be application/json");
@@ -33,6 +39,11 @@ async function readJson(request: Request): Promise<unknown> {
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  return bytes;
+}
+
+/** Body bytes as JSON: 400 if empty, not UTF-8 or not parseable. */
+function parseJson(bytes: Uint8Array): unknown {
   let text: string;
   try {
     // ignoreBOM spelled out: workers-types requires it (false is the default everywhere).
@@ -77,6 +88,39 @@ export async function health({ services }: Ctx): Promise<Response> {
   }
 }
 
+// --- creating, at most once per Idempotency-Key ------------------------------
+
+type Create = (body: unknown, idempotency?: IdempotentWrite) => Promise<{ id: string }>;
+
+/**
+ * A POST that creates something, honouring Idempotency-Key: the key is checked
+ * before the body (400), a stored key answers with the stored response (or 422
+ * for a different request), and a new key is stored by `create` together with
+ * its row. If that write fails because a concurrent request with the same key
+ * stored it first, the stored answer is what this request answers too.
+ */
+async function createOnce(ctx: Ctx, create: Create): Promise<Response> {
+  const { request, url, services } = ctx;
+  const key = parseIdempotencyKey(request.headers);
+  const bytes = await readBody(request);
+  const path = url.pathname;
+  if (key === null) return created(path, await create(parseJson(bytes)));
+
+  const requestFingerprint = await fingerprint(request.method, path, bytes);
+  const stored = await services.store.findIdempotencyKey(key);
+  if (stored) return replay(stored, requestFingerprint, path);
+  try {
+    return created(path, await create(parseJson(bytes), { key, fingerprint: requestFingerprint }));
+  } catch (err) {
+    const winner = err instanceof ApiError ? null : await services.store.findIdempotencyKey(key);
+    if (winner) return replay(winner, requestFingerprint, path);
+    throw err;
+  }
+}
+
+const created = (path: string, resource: { id: string }): Response =>
+  json(201, resource, { location: `${path}/${resource.id}` });
+
 // --- tasks -------------------------------------------------------------------
 
 export async function listTasks({ url, services }: Ctx): Promise<Response> {
@@ -84,11 +128,13 @@ export async function listTasks({ url, services }: Ctx): Promise<Response> {
   return json(200, { tasks: await services.store.listTasks(filter) });
 }
 
-export async function createTask({ request, services }: Ctx): Promise<Response> {
-  const fields = parseTaskFields(await readJson(request), "create");
-  await checkProjectRef(services.store, fields.project_id);
-  const task = await services.store.createTask(fields);
-  return json(201, task, { location: `/tasks/${task.id}` });
+export function createTask(ctx: Ctx): Promise<Response> {
+  const { store } = ctx.services;
+  return createOnce(ctx, async (body, idempotency) => {
+    const fields = parseTaskFields(body, "create");
+    await checkProjectRef(store, fields.project_id);
+    return store.createTask(fields, idempotency);
+  });
 }
 
 export async function getTask(ctx: Ctx): Promise<Response> {
@@ -121,10 +167,11 @@ export async function listProjects({ url, services }: Ctx): Promise<Response> {
   return json(200, { projects: await services.store.listProjects(filter) });
 }
 
-export async function createProject({ request, services }: Ctx): Promise<Response> {
-  const fields = parseProjectFields(await readJson(request), "create");
-  const project = await services.store.createProject(fields);
-  return json(201, project, { location: `/projects/${project.id}` });
+export function createProject(ctx: Ctx): Promise<Response> {
+  const { store } = ctx.services;
+  return createOnce(ctx, async (body, idempotency) =>
+    store.createProject(parseProjectFields(body, "create"), idempotency),
+  );
 }
 
 export async function getProject(ctx: Ctx): Promise<Response> {

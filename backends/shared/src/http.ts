@@ -16,6 +16,11 @@ export function json(
   });
 }
 
+/** A JSON response from text that is already JSON (a stored answer, replayed byte for byte). */
+export function jsonText(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { ...BASE_HEADERS, ...headers } });
+}
+
 export function empty(status: number, headers: Record<string, string> = {}): Response {
   return new Response(null, { status, headers: { "cache-control": "no-store", ...headers } });
 }

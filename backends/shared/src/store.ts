@@ -3,6 +3,7 @@
  * A backend only supplies a SqlDriver: four async methods over its native
  * database (bun:sqlite is synchronous and is simply wrapped; D1 is async).
  */
+import { IDEMPOTENCY_TTL_MS, type IdempotentWrite, type StoredAnswer } from "./idempotency.ts";
 import type {
   Project,
   ProjectFields,
@@ -21,6 +22,13 @@ export interface SqlDriver {
   first<T>(sql: string, params?: SqlValue[]): Promise<T | null>;
   /** A statement without rows; returns the number of rows changed. */
   run(sql: string, params?: SqlValue[]): Promise<number>;
+  /** Statements without rows, in order, in ONE write transaction: all of them commit or none. */
+  batch(statements: SqlStatement[]): Promise<void>;
+}
+
+export interface SqlStatement {
+  sql: string;
+  params: SqlValue[];
 }
 
 const TASK_COLUMNS = "id, title, notes, status, project_id, context, due_date, created_at, updated_at";
@@ -63,6 +71,9 @@ function assignments(fields: Record<string, unknown>, columns: readonly string[]
   return { sets, params };
 }
 
+const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_PROJECT = `INSERT INTO projects (${PROJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+
 const TASK_WRITABLE = ["title", "notes", "status", "project_id", "context", "due_date"] as const;
 const TASK_FILTERABLE = ["status", "project_id", "context"] as const;
 const PROJECT_WRITABLE = ["name", "status", "notes"] as const;
@@ -94,24 +105,28 @@ export class Store {
     return this.db.first<Task>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`, [id]);
   }
 
-  async createTask(fields: TaskFields): Promise<Task> {
+  /**
+   * Inserts a task. With `idempotency`, the key and the answer (201 and the
+   * task as JSON) are stored in the same transaction, so there is never a row
+   * without its key or a key without its row; a key stored meanwhile by a
+   * concurrent request makes the whole write fail (primary key) and roll back.
+   */
+  async createTask(fields: TaskFields, idempotency?: IdempotentWrite): Promise<Task> {
     const now = this.now();
-    const task = await this.db.first<Task>(
-      `INSERT INTO tasks (id, title, notes, status, project_id, context, due_date, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${TASK_COLUMNS}`,
-      [
-        this.newId(),
-        fields.title!,
-        fields.notes ?? null,
-        fields.status ?? "inbox",
-        fields.project_id ?? null,
-        fields.context ?? null,
-        fields.due_date ?? null,
-        now,
-        now,
-      ],
-    );
-    return task!;
+    // Column for column as the INSERT (and SELECT) order, so JSON.stringify matches a GET.
+    const task: Task = {
+      id: this.newId(),
+      title: fields.title!,
+      notes: fields.notes ?? null,
+      status: fields.status ?? "inbox",
+      project_id: fields.project_id ?? null,
+      context: fields.context ?? null,
+      due_date: fields.due_date ?? null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.insert({ sql: INSERT_TASK, params: Object.values(task) }, task, idempotency);
+    return task;
   }
 
   async updateTask(id: string, fields: TaskFields): Promise<Task | null> {
@@ -139,14 +154,19 @@ export class Store {
     return (await this.db.first("SELECT 1 AS found FROM projects WHERE id = ?", [id])) !== null;
   }
 
-  async createProject(fields: ProjectFields): Promise<Project> {
+  /** Inserts a project; `idempotency` as for createTask. */
+  async createProject(fields: ProjectFields, idempotency?: IdempotentWrite): Promise<Project> {
     const now = this.now();
-    const project = await this.db.first<Project>(
-      `INSERT INTO projects (id, name, status, notes, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?) RETURNING ${PROJECT_COLUMNS}`,
-      [this.newId(), fields.name!, fields.status ?? "active", fields.notes ?? null, now, now],
-    );
-    return project!;
+    const project: Project = {
+      id: this.newId(),
+      name: fields.name!,
+      status: fields.status ?? "active",
+      notes: fields.notes ?? null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.insert({ sql: INSERT_PROJECT, params: Object.values(project) }, project, idempotency);
+    return project;
   }
 
   async updateProject(id: string, fields: ProjectFields): Promise<Project | null> {
@@ -160,5 +180,37 @@ export class Store {
   /** The schema's ON DELETE SET NULL detaches the project's tasks (foreign keys are on in both backends). */
   async deleteProject(id: string): Promise<boolean> {
     return (await this.db.run("DELETE FROM projects WHERE id = ?", [id])) > 0;
+  }
+
+  // --- Idempotency-Key -------------------------------------------------------
+
+  /** The answer stored for `key` within the last 24 h, or null (never used, or expired). */
+  findIdempotencyKey(key: string): Promise<StoredAnswer | null> {
+    return this.db.first<StoredAnswer>(
+      "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ? AND created_at > ?",
+      [key, this.keyCutoff()],
+    );
+  }
+
+  /** created_at at or before this has expired (24 h before now), as an RFC 3339 string. */
+  private keyCutoff(): string {
+    return new Date(Date.parse(this.now()) - IDEMPOTENCY_TTL_MS).toISOString();
+  }
+
+  private async insert(row: SqlStatement, created: object, idempotency?: IdempotentWrite): Promise<void> {
+    if (!idempotency) {
+      await this.db.run(row.sql, row.params);
+      return;
+    }
+    await this.db.batch([
+      // Lazy purge: expired keys go whenever a new one is stored, so the table stays bounded
+      // (and an expired copy of this very key no longer blocks it).
+      { sql: "DELETE FROM idempotency_keys WHERE created_at <= ?", params: [this.keyCutoff()] },
+      {
+        sql: "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?)",
+        params: [idempotency.key, idempotency.fingerprint, 201, JSON.stringify(created), this.now()],
+      },
+      row,
+    ]);
   }
 }

@@ -1,11 +1,14 @@
 """/projects and /projects/{id}. Deleting a project keeps its tasks (project_id -> null)."""
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
 
 from ..errors import not_found
 from ..http import empty_response, json_response, query_pairs, read_json
+from ..idempotency import IdempotentWrite, create_once
 from ..routing import path_id, resource
 from ..store import Store
 from ..validation import PROJECT, PROJECT_FILTERS, parse_query
@@ -22,9 +25,12 @@ async def list_projects(request: Request) -> Response:
 
 
 async def create_project(request: Request) -> Response:
-    fields = PROJECT.parse(await read_json(request), "create")
-    project = await _store(request).create_project(fields)
-    return json_response(201, project, {"location": f"/projects/{project['id']}"})
+    store = _store(request)
+
+    async def create(body: Any, idempotency: IdempotentWrite | None) -> dict[str, Any]:
+        return await store.create_project(PROJECT.parse(body, "create"), idempotency)
+
+    return await create_once(request, store, create)
 
 
 async def get_project(request: Request) -> Response:

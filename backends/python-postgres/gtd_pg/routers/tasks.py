@@ -1,11 +1,14 @@
 """/tasks and /tasks/{id}: parse and check input, call the Store, shape the response."""
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
 
 from ..errors import invalid, not_found
 from ..http import empty_response, json_response, query_pairs, read_json
+from ..idempotency import IdempotentWrite, create_once
 from ..routing import path_id, resource
 from ..store import Store
 from ..validation import TASK, TASK_FILTERS, parse_query
@@ -29,10 +32,13 @@ async def list_tasks(request: Request) -> Response:
 
 async def create_task(request: Request) -> Response:
     store = _store(request)
-    fields = TASK.parse(await read_json(request), "create")
-    await check_project_ref(store, fields.get("project_id"))
-    task = await store.create_task(fields)
-    return json_response(201, task, {"location": f"/tasks/{task['id']}"})
+
+    async def create(body: Any, idempotency: IdempotentWrite | None) -> dict[str, Any]:
+        fields = TASK.parse(body, "create")
+        await check_project_ref(store, fields.get("project_id"))
+        return await store.create_task(fields, idempotency)
+
+    return await create_once(request, store, create)
 
 
 async def get_task(request: Request) -> Response:

@@ -4,6 +4,7 @@ require "json"
 require "sinatra/base"
 
 require_relative "errors"
+require_relative "idempotency"
 require_relative "log"
 require_relative "strict_json"
 require_relative "validation"
@@ -138,10 +139,11 @@ module Gtd
     end
 
     post "/tasks" do
-      fields = Validation.parse_task_fields(read_json, :create)
-      check_project_ref(fields["project_id"])
-      task = @store.create_task(fields)
-      json 201, task, "location" => "/tasks/#{task['id']}"
+      create_once do |body, idempotency|
+        fields = Validation.parse_task_fields(body, :create)
+        check_project_ref(fields["project_id"])
+        @store.create_task(fields, idempotency: idempotency)
+      end
     end
 
     get "/tasks/:id" do
@@ -174,9 +176,9 @@ module Gtd
     end
 
     post "/projects" do
-      fields = Validation.parse_project_fields(read_json, :create)
-      project = @store.create_project(fields)
-      json 201, project, "location" => "/projects/#{project['id']}"
+      create_once do |body, idempotency|
+        @store.create_project(Validation.parse_project_fields(body, :create), idempotency: idempotency)
+      end
     end
 
     get "/projects/:id" do
@@ -258,9 +260,48 @@ module Gtd
         raise ApiError.invalid("project_id", "project_id does not name an existing project")
       end
 
+      # A POST that creates, at most once per Idempotency-Key: the key is checked
+      # before the body (400); a stored key answers the stored response (or 422
+      # for a different request); a new key is stored by the block's create,
+      # with its row. If that write fails because a concurrent request stored
+      # the key first, this request answers with the stored response too.
+      # The block gets the parsed body and the Store::IdempotentWrite (or nil).
+      def create_once
+        key = Idempotency.parse_key(env["HTTP_IDEMPOTENCY_KEY"])
+        bytes = read_body
+        path = request.path_info
+        return created(path, yield(parse_json(bytes), nil)) if key.nil?
+
+        fingerprint = Idempotency.fingerprint(request.request_method, path, bytes)
+        stored = @store.find_idempotency_key(key)
+        replay(stored, fingerprint, path) if stored
+        begin
+          resource = yield(parse_json(bytes), Store::IdempotentWrite.new(key, fingerprint))
+        rescue SQLite3::ConstraintException
+          # The key's primary key: a concurrent request stored it first. Any other
+          # constraint (no stored key) is re-raised as it was.
+          replay(@store.find_idempotency_key(key) || raise, fingerprint, path)
+        end
+        created(path, resource)
+      end
+
+      def replay(stored, fingerprint, path)
+        status_code, headers, body = Idempotency.replay(stored, fingerprint, path)
+        halt status_code, JSON_HEADERS.merge(headers), [body]
+      end
+
+      def created(path, resource)
+        json 201, resource, "location" => "#{path}/#{resource['id']}"
+      end
+
       # The JSON body: 415 for a non-JSON Content-Type, 413 if over 1 MiB,
       # 400 if empty, not UTF-8 or not JSON (read strictly, see StrictJson).
       def read_json
+        parse_json(read_body)
+      end
+
+      # The raw body bytes: 415 for a non-JSON Content-Type, 413 if over 1 MiB.
+      def read_body
         type = env["CONTENT_TYPE"]
         if type && !JSON_TYPE_RE.match?(type.b.force_encoding(Encoding::ISO_8859_1).encode(Encoding::UTF_8))
           raise ApiError.new(415, "unsupported_media_type", "request body must be application/json")
@@ -271,7 +312,12 @@ module Gtd
         bytes = String.new(env["rack.input"]&.read(MAX_BODY_BYTES + 1) || "")
         raise too_large if bytes.bytesize > MAX_BODY_BYTES
 
-        text = bytes.force_encoding(Encoding::UTF_8)
+        bytes
+      end
+
+      # Body bytes as JSON: 400 if empty, not UTF-8 or not JSON.
+      def parse_json(bytes)
+        text = bytes.dup.force_encoding(Encoding::UTF_8)
         raise ApiError.new(400, "invalid_json", "request body is not valid UTF-8") unless text.valid_encoding?
 
         text = text.delete_prefix("\uFEFF") # as TextDecoder does

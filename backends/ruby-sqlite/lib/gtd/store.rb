@@ -1,8 +1,10 @@
 # frozen_string_literal: true
 
 require "fileutils"
+require "json"
 require "securerandom"
 require "sqlite3"
+require "time"
 
 module Gtd
   # All SQL lives here: the same statements as backends/shared/src/store.ts,
@@ -36,6 +38,15 @@ module Gtd
       INSERT INTO projects (id, name, status, notes, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?) RETURNING #{PROJECT_COLUMNS}
     SQL
+
+    # Idempotency-Key: a stored answer replays for 24 h after the key's first use.
+    IDEMPOTENCY_TTL_S = 24 * 60 * 60
+    FIND_KEY = "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ? AND created_at > ?"
+    PURGE_KEYS = "DELETE FROM idempotency_keys WHERE created_at <= ?"
+    INSERT_KEY = "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?)"
+
+    # The key and request fingerprint a create stores along with its row.
+    IdempotentWrite = Struct.new(:key, :fingerprint)
 
     BUSY_TIMEOUT_MS = 5000
 
@@ -80,10 +91,11 @@ module Gtd
       first("SELECT #{TASK_COLUMNS} FROM tasks WHERE id = ?", [id])
     end
 
-    def create_task(fields)
+    # With idempotency (an IdempotentWrite), the key and the answer are stored in the same transaction.
+    def create_task(fields, idempotency: nil)
       now = @now.call
-      first(INSERT_TASK, [@new_id.call, fields.fetch("title"), fields["notes"], fields["status"] || "inbox",
-                          fields["project_id"], fields["context"], fields["due_date"], now, now])
+      insert(INSERT_TASK, [@new_id.call, fields.fetch("title"), fields["notes"], fields["status"] || "inbox",
+                           fields["project_id"], fields["context"], fields["due_date"], now, now], idempotency)
     end
 
     # Returns the updated task, or nil when there is no such task.
@@ -112,9 +124,10 @@ module Gtd
       !first("SELECT 1 AS found FROM projects WHERE id = ?", [id]).nil?
     end
 
-    def create_project(fields)
+    def create_project(fields, idempotency: nil)
       now = @now.call
-      first(INSERT_PROJECT, [@new_id.call, fields.fetch("name"), fields["status"] || "active", fields["notes"], now, now])
+      insert(INSERT_PROJECT, [@new_id.call, fields.fetch("name"), fields["status"] || "active", fields["notes"], now, now],
+             idempotency)
     end
 
     def update_project(id, fields)
@@ -128,6 +141,13 @@ module Gtd
       run("DELETE FROM projects WHERE id = ?", [id]).positive?
     end
 
+    # --- Idempotency-Key --------------------------------------------------------
+
+    # {"fingerprint", "status", "body"} stored for key within the last 24 h, or nil (never used, or expired).
+    def find_idempotency_key(key)
+      first(FIND_KEY, [key, key_cutoff])
+    end
+
     # Finalizes the cached statements, then closes the connection (idempotent).
     def close
       @mutex.synchronize do
@@ -138,6 +158,29 @@ module Gtd
     end
 
     private
+
+    # created_at at or before this has expired: 24 h before now.
+    def key_cutoff
+      Store.timestamp(Time.iso8601(@now.call) - IDEMPOTENCY_TTL_S)
+    end
+
+    # The INSERT ... RETURNING row. With a key: in one IMMEDIATE transaction, the expired keys
+    # are purged (lazily, so the table stays bounded and an expired copy of this key is gone),
+    # the row inserted, and the key stored with the row as its answer. A key stored meanwhile
+    # by a concurrent request breaks the primary key and rolls all of it back.
+    def insert(sql, params, idempotency)
+      return first(sql, params) if idempotency.nil?
+
+      row = nil
+      @mutex.synchronize do
+        @db.transaction(:immediate) do # sqlite3 1.4 answers true here, not the block's value
+          query(PURGE_KEYS, [key_cutoff])
+          row = query(sql, params).first
+          query(INSERT_KEY, [idempotency.key, idempotency.fingerprint, 201, JSON.generate(row), @now.call])
+        end
+      end
+      row
+    end
 
     # `WHERE a = ? AND b = ?` from the filter keys that are set, in a fixed column order.
     def where(filter, columns)
@@ -155,11 +198,14 @@ module Gtd
 
     # All rows as Hashes keyed by column name (in SELECT order, which is the JSON order).
     def all(sql, params = [])
-      @mutex.synchronize do
-        statement = prepared(sql)
-        columns = statement.columns
-        statement.execute(*params).map { |row| columns.zip(row).to_h }
-      end
+      @mutex.synchronize { query(sql, params) }
+    end
+
+    # `all` for a caller that holds the mutex.
+    def query(sql, params)
+      statement = prepared(sql)
+      columns = statement.columns
+      statement.execute(*params).map { |row| columns.zip(row).to_h }
     end
 
     def first(sql, params = [])
