@@ -127,6 +127,7 @@ class Gateway:
                 platform=self.platform,
                 timeout_s=self.settings.upstream_timeout_s,
                 on_connect_error=self.health.mark_unhealthy,
+                on_answer=self.health.observe,
             )
         except BaseException:
             if shadow is not None:
@@ -211,7 +212,8 @@ class Gateway:
             return await self._metrics()
         entries: dict[str, dict[str, Any]] = {}
         backends = await self.registry.list()
-        for backend, last in zip(backends, await self.health.shown_all(backends), strict=True):
+        # Checked here when stale or never checked (HealthMonitor.current): the listing tells the truth.
+        for backend, last in zip(backends, await self.health.current_all(backends), strict=True):
             entry = entries.setdefault(
                 backend.id,
                 {"id": backend.id, "name": backend.name, "locations": {}},

@@ -12,9 +12,13 @@ from .runtime import Headers
 from .settings import Settings
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "authorization, content-type, x-api-key, x-backend, x-backend-location, x-backend-shadow, x-request-id"
-#: What a browser script may read of an answer: the request id, which backend served it, the timing split.
-EXPOSE_HEADERS = "x-request-id, x-backend, x-backend-location, server-timing"
+ALLOW_HEADERS = (
+    "authorization, content-type, idempotency-key, x-api-key, x-backend, x-backend-location, x-backend-shadow,"
+    " x-request-id"
+)
+#: What a browser script may read of an answer: the request id, which backend served it, the timing split,
+#: and whether a POST was a replay of an earlier one with the same Idempotency-Key.
+EXPOSE_HEADERS = "x-request-id, x-backend, x-backend-location, server-timing, idempotent-replayed"
 MAX_AGE_S = "600"
 
 

@@ -13,7 +13,14 @@ use the last result while it runs. When the runtime has a KV namespace the
 results are shared through it (key ``health:<id>@<location>``), so isolates
 don't each probe every backend; KV's 60 s minimum ``expirationTtl`` is why
 the check time travels inside the value. A connection failure while proxying
-marks the entry unhealthy at once (:meth:`HealthMonitor.mark_unhealthy`).
+marks the entry unhealthy at once (:meth:`HealthMonitor.mark_unhealthy`), and
+so do ``OUTLIER_CONSECUTIVE_5XX`` 5xx answers in a row to real traffic
+(:meth:`HealthMonitor.observe`, Envoy's ``consecutive_5xx``: docs/design.md).
+
+The listing (``/_gateway/backends``) shows :meth:`HealthMonitor.current_all`:
+a result past its freshness is checked again there and then, every entry
+concurrently, each bounded by ``HEALTH_TIMEOUT_MS``, so a frozen backend is
+never shown healthy past ``HEALTH_TTL_S`` and never holds up the others.
 """
 
 from __future__ import annotations
@@ -82,6 +89,8 @@ class HealthMonitor:
         self._results: dict[str, HealthStatus] = {}
         self._own: set[str] = set()  # slots whose result this instance checked (or marked) itself
         self._checks: dict[str, asyncio.Task[HealthStatus]] = {}
+        self._outlier_5xx = settings.outlier_consecutive_5xx
+        self._streaks: dict[str, int] = {}  # slot → 5xx answers in a row to real traffic
 
     def last(self, backend: Backend) -> HealthStatus | None:
         """The last known result for ``backend`` (no I/O)."""
@@ -106,6 +115,30 @@ class HealthMonitor:
         """:meth:`shown` for each of ``backends``, the KV reads concurrently (a listing waits for one, not N)."""
         return list(await asyncio.gather(*(self.shown(backend) for backend in backends)))
 
+    async def current(self, backend: Backend) -> HealthStatus:
+        """The result to show for ``backend`` now: :meth:`shown` while fresh, else a new check.
+
+        Unlike :meth:`gate`, a stale healthy result is not shown while a check runs behind:
+        the listing waits for the check (at most ``HEALTH_TIMEOUT_MS``), so it never shows a
+        dead or frozen backend healthy for longer than ``HEALTH_TTL_S``. One check per entry
+        at a time, shared with :meth:`gate`.
+        """
+        slot = _slot(backend)
+        # The shared result when there is one, as shown(): every instance shows the same.
+        shown = await self.shown(backend)
+        # own=True: no grace for a result another instance checked; the listing is held to the TTL.
+        if shown is not None and self._fresh(shown, own=True):
+            return shown
+        check = self._checks.get(slot)
+        if check is None:
+            check = asyncio.ensure_future(self._check(backend))
+            self._checks[slot] = check
+        return await asyncio.shield(check)
+
+    async def current_all(self, backends: list[Backend]) -> list[HealthStatus]:
+        """:meth:`current` for each of ``backends``, concurrently: a stuck one costs one health timeout, once."""
+        return list(await asyncio.gather(*(self.current(backend) for backend in backends)))
+
     async def gate(self, backend: Backend) -> None:
         """Return if ``backend`` may take traffic, else raise BackendUnhealthy."""
         slot = _slot(backend)
@@ -115,8 +148,35 @@ class HealthMonitor:
         if not result.healthy:
             raise BackendUnhealthy(backend.id)
 
+    def observe(self, backend: Backend, status: int) -> None:
+        """Passive check on real traffic: ``OUTLIER_CONSECUTIVE_5XX`` 5xx answers in a row mark it unhealthy.
+
+        Any answer below 500 (a 4xx is the client's fault, not the backend's) ends the streak.
+        Only answers the backend gave count: timeouts and non-HTTP replies are left to the
+        active check, and refused connections are marked at once (mark_unhealthy). The count is this instance's; the mark is shared like a connect failure.
+        """
+        if self._outlier_5xx == 0:
+            return
+        slot = _slot(backend)
+        if status < 500:
+            self._streaks.pop(slot, None)
+            return
+        streak = self._streaks.get(slot, 0) + 1
+        if streak < self._outlier_5xx:
+            self._streaks[slot] = streak
+            return
+        log_event(
+            self._platform.log,
+            self._platform.clock.wall(),
+            "outlier_ejected",
+            backend=backend.key,
+            consecutive_5xx=streak,
+        )
+        self.mark_unhealthy(backend)
+
     def mark_unhealthy(self, backend: Backend) -> None:
-        """Passive check: the proxy could not connect to ``backend``."""
+        """Passive check: the proxy could not connect to ``backend`` (or it kept answering 5xx)."""
+        self._streaks.pop(_slot(backend), None)
         result = HealthStatus("unhealthy", self._platform.clock.wall(), None)
         self._keep_own(backend, result)
         self._share(backend, result)

@@ -8,6 +8,9 @@ map to answers in one place (cf. Caddy's ``statusError``):
     refused / reset / unresolvable     → 503 backend_unavailable (+ passive mark)
     not HTTP                           → 502 bad_gateway
     the client's own body failed       → its 408/413 (``ClientFault``)
+
+The status of every answer the backend gave is reported to ``on_answer``
+(the outlier count: ``HealthMonitor.observe``); gateway-made errors are not.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ async def forward(
     platform: Platform,
     timeout_s: float,
     on_connect_error: Callable[[Backend], None],
+    on_answer: Callable[[Backend, int], None] = lambda backend, status: None,
 ) -> Response:
     """Send ``request`` (its URL split into ``parts``, with prepared ``headers``) to ``backend``."""
     for name, value in backend.upstream_headers:
@@ -79,6 +83,8 @@ async def forward(
         # The runtime keeps the deadline (runtime.UpstreamFetch says why).
         response = await platform.fetch(request.method, url, headers, request.body, timeout_s)
     except UpstreamTimeoutError:
+        # Not an answer: a timeout is often one slow endpoint, and a frozen backend
+        # fails its health check within HEALTH_TTL_S anyway (docs/design.md, Health).
         raise UpstreamTimeout(backend.id) from None
     except UpstreamConnectError:
         on_connect_error(backend)
@@ -87,5 +93,6 @@ async def forward(
         raise BadGateway() from None
     except ClientFault as exc:
         raise exc.error from None
+    on_answer(backend, response.status)
     strip_hop_by_hop(response.headers)
     return response

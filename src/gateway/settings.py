@@ -37,6 +37,8 @@ class Settings:
     health_ttl_s: float = 30.0
     health_timeout_s: float = 2.0
     health_retry_s: float = 5.0
+    #: 5xx answers in a row to real traffic that mark a backend unhealthy (Envoy's consecutive_5xx); 0 = off.
+    outlier_consecutive_5xx: int = 5
     registry_ttl_s: float = 60.0
     registry_stale_s: float = 300.0
     cors_allow_origins: frozenset[str] = frozenset()
@@ -80,6 +82,7 @@ class Settings:
             health_ttl_s=read_int(env, "HEALTH_TTL_S", 30, minimum=1),
             health_timeout_s=read_int(env, "HEALTH_TIMEOUT_MS", 2000, minimum=1) / 1000,
             health_retry_s=read_int(env, "HEALTH_RETRY_S", 5, minimum=1),
+            outlier_consecutive_5xx=read_int(env, "OUTLIER_CONSECUTIVE_5XX", 5, minimum=0),
             registry_ttl_s=read_int(env, "REGISTRY_TTL_S", 60, minimum=0),
             registry_stale_s=read_int(env, "REGISTRY_STALE_S", 300, minimum=0),
             cors_allow_origins=cors_origins,

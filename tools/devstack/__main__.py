@@ -9,6 +9,8 @@ Starts, in order:
     cf-d1-cloud-stand-in  http://127.0.0.1:8789  a second D1 Worker standing in for the
                 deployed cf-d1 (its cloud entry), state in ./data/cf-d1-cloud/
     ruby-sqlite http://127.0.0.1:3003  Sinatra on Puma, data in ./data/ruby-sqlite/gtd.db
+    elixir-sqlite  http://127.0.0.1:3005  mochiweb + SQLite on Erlang/OTP (Debian's Elixir),
+                data in ./data/elixir-sqlite/gtd.db
     python-postgres  http://127.0.0.1:3004  Starlette + asyncpg; its own PostgreSQL on
                 127.0.0.1:54329, initdb into ./data/postgres on the first run
     gateway     http://127.0.0.1:8787  python -m local_runner, ENVIRONMENT=local; or, with
@@ -17,41 +19,31 @@ Starts, in order:
                 KV in ./data/worker/, pushed by `gateway-registry push --local` from the
                 generated ./data/backends.local.json
     frontend    http://127.0.0.1:3000  the Next.js app (built once per change), API_KEY from the environment
-waits until each is healthy, prints example requests, and on SIGINT/SIGTERM
+waits until each is healthy, prints example requests, then watches them
+(devstack.supervise): a service that exits is logged, marked down and
+restarted with back-off (0.5 s doubling to 30 s) while the others keep
+running; its state is in ./data/run/services.json. On SIGINT/SIGTERM it
 stops them (gateway first), each process group with SIGTERM then SIGKILL
 after a grace period. Logs go to ./data/logs/. Data survives restarts.
-Exit status: 0 after a clean stop, 1 if a service failed to start or died.
+Exit status: 0 after a clean stop, 1 if a service could not start the first time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pgserver import PgServer, PgServerError
+from pgserver import PgServer
 
-from . import services
-from .process import REPO, Service, ServiceError, free_port, tail
+from . import services, supervise
+from .process import REPO, Service, free_port
 
 DATA = REPO / "data"
 #: The second cf-d1 instance: named for what it is wherever it is printed.
 CLOUD_STAND_IN = "cf-d1-cloud-stand-in"
-
-
-class Stop(Exception):
-    """Raised by the signal handler to leave the wait loop."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-
-
-def _raise_stop(signum: int, _frame: object) -> None:
-    raise Stop(signum)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--d1-port", type=int, default=8788)
     parser.add_argument("--ruby-port", type=int, default=3003)
     parser.add_argument("--python-port", type=int, default=3004)
+    parser.add_argument("--elixir-port", type=int, default=3005)
     parser.add_argument("--postgres-port", type=int, default=54329, help="the private PostgreSQL server")
     parser.add_argument(
         "--d1-cloud-port", type=int, default=8789, help="the stand-in for the deployed cf-d1 (its cloud entry)"
@@ -91,6 +84,7 @@ def build(args: argparse.Namespace) -> tuple[list[Service], PgServer, Path]:
         # so `x-backend-location: cloud` works here and shows other data.
         services.cf_d1(args.d1_cloud_port, data / "cf-d1-cloud", logs, inspector_port=free_port(), name=CLOUD_STAND_IN),
         services.ruby_sqlite(args.ruby_port, data / "ruby-sqlite", logs),
+        services.elixir_sqlite(args.elixir_port, data / "elixir-sqlite", logs),
         services.python_postgres(args.python_port, database.database_url, logs),
     ]
     if not args.no_gateway:
@@ -101,6 +95,7 @@ def build(args: argparse.Namespace) -> tuple[list[Service], PgServer, Path]:
             "BACKEND_CF_D1_CLOUD_URL": f"http://127.0.0.1:{args.d1_cloud_port}",
             "BACKEND_RUBY_SQLITE_URL": f"http://127.0.0.1:{args.ruby_port}",
             "BACKEND_PYTHON_POSTGRES_URL": f"http://127.0.0.1:{args.python_port}",
+            "BACKEND_ELIXIR_SQLITE_URL": f"http://127.0.0.1:{args.elixir_port}",
         }
         if args.gateway == "worker":
             stack.append(worker_gateway(args, data, logs))
@@ -123,6 +118,7 @@ WORKER_SETTINGS_FROM_ENV = (
     "HEALTH_TTL_S",
     "HEALTH_RETRY_S",
     "HEALTH_TIMEOUT_MS",
+    "OUTLIER_CONSECUTIVE_5XX",
     "REGISTRY_TTL_S",
     "REGISTRY_STALE_S",
     "MAX_HEADER_BYTES",
@@ -141,6 +137,7 @@ def worker_backends(args: argparse.Namespace) -> list[dict[str, str]]:
         {"id": "cf-d1", "name": "Cloudflare D1 (cloud stand-in)", "url": f"http://127.0.0.1:{args.d1_cloud_port}"},
         {"id": "ruby-sqlite", "name": "Ruby + SQLite", "url": f"http://127.0.0.1:{args.ruby_port}"},
         {"id": "python-postgres", "name": "Python + PostgreSQL", "url": f"http://127.0.0.1:{args.python_port}"},
+        {"id": "elixir-sqlite", "name": "Elixir + SQLite", "url": f"http://127.0.0.1:{args.elixir_port}"},
     ]
 
 
@@ -175,6 +172,7 @@ def banner(args: argparse.Namespace, stack: list[Service]) -> str:
                 "",
                 f"  curl {gw}/tasks                               # DEFAULT_BACKEND: bun-sqlite",
                 f"  curl -H 'x-backend: ruby-sqlite' {gw}/tasks",
+                f"  curl -H 'x-backend: elixir-sqlite' {gw}/tasks",
                 f"  curl -H 'x-backend: python-postgres' {gw}/tasks",
                 f"  curl -H 'x-backend: cf-d1' {gw}/tasks         # the cloud stand-in",
                 f"  curl {gw}/_gateway/backends",
@@ -191,6 +189,7 @@ def banner(args: argparse.Namespace, stack: list[Service]) -> str:
             "",
             f"  curl -H 'x-backend: bun-sqlite' {gw}/tasks",
             f"  curl -H 'x-backend: ruby-sqlite' {task} {gw}/tasks",
+            f"  curl -H 'x-backend: elixir-sqlite' {task} {gw}/tasks",
             f"  curl -H 'x-backend: python-postgres' {gw}/tasks",
             f"  curl -H 'x-backend: cf-d1' {task} {gw}/tasks",
             f"  curl -H 'x-backend: cf-d1' -H 'x-backend-location: cloud' {gw}/tasks   # the cloud stand-in: other data",
@@ -211,57 +210,34 @@ def log(message: str) -> None:
     print(f"[run_stack] {message}", file=sys.stderr, flush=True)
 
 
+def state_file(data_dir: Path) -> Path:
+    """Where the launcher keeps the live state of its services (``devstack.supervise``)."""
+    return data_dir.resolve() / "run" / "services.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stack, database, data = build(args)
-    started: list[Service] = []
-    database_started = False
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    status = 0
-    try:
+    live = state_file(data)
+
+    def prepare() -> None:
         log("applying D1 migrations")
         for state in ("cf-d1", "cf-d1-cloud"):
             services.apply_d1_migrations(data / state, data / "logs")
-        log(f"starting PostgreSQL (data: {database.data_dir}, log: {database.log_file})")
-        database_started = True  # before start(): a signal mid-start must still stop it
-        database.start()
         if any(service.name == "frontend" for service in stack):
             log("building the web app (once per change; log: data/logs/frontend-build.log)")
             services.build_frontend(data / "logs")
-        for service in stack:
-            log(f"starting {service.name} (log: {service.log_path})")
-            started.append(service)  # before start(): a signal mid-start must still stop it
-            service.start()
-            service.wait_healthy(args.deadline)
-            log(f"{service.name} is healthy at {service.health_url}")
-        print(banner(args, stack), flush=True)
-        log("all healthy; Ctrl-C to stop")
-        while True:
-            for service in started:
-                assert service.process is not None
-                code = service.process.poll()
-                if code is not None:
-                    raise ServiceError(
-                        f"{service.name} exited with status {code}.\n"
-                        f"--- last lines of {service.log_path} ---\n{tail(service.log_path)}"
-                    )
-            time.sleep(0.5)
-    except Stop as stop:
-        log(f"{stop}: stopping")
-    except (ServiceError, PgServerError) as exc:
-        log(f"error: {exc}")
-        status = 1
-    finally:
-        # Ignore further signals while cleaning up so a second Ctrl-C cannot orphan children.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for service in reversed(started):
-            code = service.stop(grace_s=args.grace)
-            log(f"stopped {service.name} (status {code})")
-        if database_started and database.stop(mode="fast"):
-            log("stopped PostgreSQL")
-    return status
+
+    # PostgreSQL first: python-postgres needs it. Each unit is started, waited for, then watched
+    # and restarted if it exits (supervise.run); the others keep running meanwhile.
+    return supervise.run(
+        [supervise.Postgres(database), *stack],
+        state_file=live,
+        deadline_s=args.deadline,
+        grace_s=args.grace,
+        prepare=prepare,
+        banner=lambda: banner(args, stack) + f"Live state of the services: {live}\n",
+    )
 
 
 if __name__ == "__main__":

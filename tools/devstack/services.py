@@ -71,6 +71,34 @@ def ruby_sqlite(port: int, data_dir: Path, log_dir: Path, host: str = "127.0.0.1
     )
 
 
+ELIXIR_SQLITE_DIR = REPO / "backends" / "elixir-sqlite"
+
+
+def elixir_sqlite(port: int, data_dir: Path, log_dir: Path, host: str = "127.0.0.1") -> Service:
+    """backends/elixir-sqlite (mochiweb + p1_sqlite3 on Debian's Elixir/OTP) on ``port``, data in ``data_dir``.
+
+    ``mix run --no-halt`` in the prod environment: Mix compiles first when the
+    sources changed (a few seconds), then the OTP application runs; SIGTERM
+    stops it gracefully (requests in flight finish).
+    """
+    return Service(
+        name="elixir-sqlite",
+        argv=["mix", "run", "--no-halt"],
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_path=log_dir / "elixir-sqlite.log",
+        cwd=ELIXIR_SQLITE_DIR,
+        env=tool_env(
+            {
+                "MIX_ENV": "prod",
+                "PORT": str(port),
+                "HOST": host,
+                "DATABASE_URL": f"file:{data_dir.resolve() / 'gtd.db'}",
+                "BACKEND_ID": "elixir-sqlite",
+            }
+        ),
+    )
+
+
 def postgres(data_dir: Path, port: int, log_dir: Path) -> PgServer:
     """A private PostgreSQL cluster for python-postgres (``initdb`` on first use; ``pg_ctl``).
 

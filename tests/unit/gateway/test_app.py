@@ -313,6 +313,79 @@ async def test_connection_failure_marks_the_backend_unhealthy_at_once():
     assert len(h.upstream.health_checks) == 1
 
 
+async def answers(h: Harness, statuses: list[int]) -> None:
+    """Send one request per status, the backend answering each with that status."""
+    for status in statuses:
+        h.upstream.proxy = respond(status)
+        assert (await h.send("GET", "/tasks")).status == status
+
+
+async def test_consecutive_5xx_answers_mark_the_backend_unhealthy():
+    h = Harness.local()
+    await answers(h, [500, 502, 503, 500, 500])
+    h.upstream.proxy = respond(200)
+    assert_error(await h.send("GET", "/tasks"), 503, "backend_unhealthy")
+    assert len(h.upstream.proxied) == 5
+    assert [e["backend"] for e in h.logs.events("outlier_ejected")] == ["bun-sqlite@local"]
+    listed = json_of(await h.send("GET", "/_gateway/backends"))["backends"][0]["locations"]["local"]["health"]
+    assert listed["status"] == "unhealthy"
+
+
+async def test_fewer_consecutive_5xx_than_the_setting_keep_the_backend_in_use():
+    h = Harness.local({"OUTLIER_CONSECUTIVE_5XX": "3"})
+    await answers(h, [500, 500])
+    h.upstream.proxy = respond(200)
+    assert (await h.send("GET", "/tasks")).status == 200
+
+
+async def test_a_2xx_between_5xx_answers_resets_the_count():
+    h = Harness.local()
+    await answers(h, [500, 500, 500, 500, 201, 500, 500, 500, 500])
+    h.upstream.proxy = respond(200)
+    assert (await h.send("GET", "/tasks")).status == 200  # the backend was still called
+    assert h.logs.events("outlier_ejected") == []
+
+
+async def test_4xx_answers_never_count_and_reset_the_count():
+    h = Harness.local()
+    await answers(h, [500, 500, 500, 500, 404, 500, 500, 500, 500, 400, 409, 422, 404, 400])
+    assert h.logs.events("outlier_ejected") == []
+
+
+async def test_upstream_timeouts_and_non_http_replies_never_count():
+    h = Harness.local({"OUTLIER_CONSECUTIVE_5XX": "2", "UPSTREAM_TIMEOUT_MS": "10"})
+    h.upstream.proxy = h.upstream.hang()
+    for _ in range(3):
+        assert_error(await h.send("GET", "/tasks"), 504, "upstream_timeout")
+    h.upstream.proxy = fail(UpstreamProtocolError, "garbage")
+    for _ in range(3):
+        assert_error(await h.send("GET", "/tasks"), 502, "bad_gateway")
+    assert h.logs.events("outlier_ejected") == []
+
+
+async def test_outlier_detection_set_to_0_never_marks():
+    h = Harness.local({"OUTLIER_CONSECUTIVE_5XX": "0"})
+    await answers(h, [500] * 20)
+    assert h.logs.events("outlier_ejected") == []
+
+
+async def test_a_backend_marked_for_5xx_is_used_again_once_its_health_check_passes_after_the_retry():
+    h = Harness.local({"HEALTH_RETRY_S": "5"})
+    await answers(h, [500] * 5)
+    h.clock.advance(5)
+    h.upstream.proxy = respond(200)
+    assert (await h.send("GET", "/tasks")).status == 200
+    assert len(h.upstream.health_checks) == 2
+
+
+async def test_idempotency_headers_pass_through_both_ways():
+    h = Harness.local()
+    h.upstream.proxy = respond(201, [("idempotent-replayed", "true"), ("content-type", "application/json")], b"{}")
+    response = await h.send("POST", "/tasks", [("idempotency-key", '"k-1"')], b"{}")
+    assert h.upstream.proxied[0].header("idempotency-key") == '"k-1"'
+    assert response.headers.get("idempotent-replayed") == "true"
+
+
 async def test_health_is_shared_through_kv_on_a_cloud_gateway():
     h = Harness.cloud({"cf-d1": cloud_doc()})
     await h.send("GET", "/t", [("x-backend", "cf-d1")])
@@ -721,9 +794,55 @@ async def test_gateway_backends_lists_each_backend_by_location_without_urls():
     assert d1["locations"]["cloud"] == {
         "type": "cloud",
         "region": None,
-        "health": {"status": "unknown", "checked_at": None, "latency_ms": None},
+        "health": {"status": "healthy", "checked_at": h.clock.wall(), "latency_ms": 0.0},
     }
-    assert h.upstream.calls == []
+    assert h.upstream.proxied == []  # only health checks: the listing checks never-checked entries
+
+
+async def test_gateway_backends_checks_entries_no_request_has_used_yet():
+    h = Harness.local(HYBRID)
+    h.upstream.health = respond(503)
+    doc = json_of(await h.send("GET", "/_gateway/backends"))
+    shown = {(b["id"], loc): v["health"]["status"] for b in doc["backends"] for loc, v in b["locations"].items()}
+    assert shown == {
+        ("bun-sqlite", "local"): "unhealthy",
+        ("cf-d1", "local"): "unhealthy",
+        ("cf-d1", "cloud"): "unhealthy",
+    }
+    assert len(h.upstream.health_checks) == 3
+
+
+async def test_gateway_backends_rechecks_a_healthy_result_past_the_ttl_before_showing_it():
+    h = Harness.local({"HEALTH_TTL_S": "30"})
+    await h.send("GET", "/tasks")
+    h.upstream.health = respond(503)  # it died since
+    h.clock.advance(30)
+    health = json_of(await h.send("GET", "/_gateway/backends"))["backends"][0]["locations"]["local"]["health"]
+    assert health["status"] == "unhealthy"
+    assert health["checked_at"] == h.clock.wall()
+
+
+async def test_gateway_backends_shows_a_fresh_result_without_a_check():
+    h = Harness.local({"HEALTH_TTL_S": "30"})
+    await h.send("GET", "/tasks")
+    h.clock.advance(29)
+    await h.send("GET", "/_gateway/backends")
+    assert len(h.upstream.health_checks) == 1
+
+
+async def test_gateway_backends_shows_a_hung_backend_unhealthy_and_the_others_healthy():
+    h = Harness.local({**HYBRID, "HEALTH_TIMEOUT_MS": "50"})
+    hang = h.upstream.hang()
+    healthy = respond(200)
+
+    async def health(call):
+        return await (hang if call.host == "bun.internal:3000" else healthy)(call)
+
+    h.upstream.health = health
+    doc = json_of(await h.send("GET", "/_gateway/backends"))
+    shown = {(b["id"], loc): v["health"]["status"] for b in doc["backends"] for loc, v in b["locations"].items()}
+    assert shown == {("bun-sqlite", "local"): "unhealthy", ("cf-d1", "local"): "healthy", ("cf-d1", "cloud"): "healthy"}
+    assert h.upstream.timeouts == [0.05, 0.05, 0.05]  # each check bounded by HEALTH_TIMEOUT_MS
 
 
 async def test_gateway_backends_shows_the_last_health_result():

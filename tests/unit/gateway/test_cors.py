@@ -46,6 +46,17 @@ def test_preflight_allows_the_gateway_request_headers():
     assert allowed == {h.strip() for h in ALLOW_HEADERS.split(",")}
 
 
+def test_preflight_allows_the_idempotency_key_header():
+    listed = dict(cors().preflight_headers(preflight()))["access-control-allow-headers"]
+    assert "idempotency-key" in {h.strip() for h in listed.split(",")}
+
+
+def test_answers_expose_idempotent_replayed_to_scripts():
+    headers = HeaderMap()
+    cors().apply(APP, headers)
+    assert "idempotent-replayed" in {h.strip() for h in headers.get("access-control-expose-headers").split(",")}
+
+
 def test_preflight_from_unlisted_origin_is_rejected():
     with pytest.raises(OriginNotAllowed) as err:
         cors().preflight_headers(preflight("https://evil.example"))

@@ -5,7 +5,9 @@ import pytest
 
 from gateway.backends import Backend
 from gateway.errors import BackendUnhealthy, UpstreamConnectError, UpstreamProtocolError
+from gateway.headers import HeaderMap
 from gateway.health import HealthMonitor, url_digest
+from gateway.runtime import Response
 from gateway.settings import Settings
 from tests.unit.fakes import WALL_START, FakeKV, Harness, fail, gated, respond
 
@@ -346,3 +348,95 @@ async def test_shown_result_without_kv_is_this_instances():
     assert await m.shown(BUN) is None
     await m.gate(BUN)
     assert await m.shown(BUN) == m.last(BUN)
+
+
+# What the listing shows (current) ------------------------------------------------------------
+
+
+async def test_current_checks_an_entry_never_checked():
+    h = Harness.local()
+    result = await monitor(h).current(BUN)
+    assert result.status == "healthy"
+    assert len(h.upstream.health_checks) == 1
+
+
+async def test_current_waits_for_the_recheck_of_a_stale_healthy_result_instead_of_showing_it():
+    h = Harness.local()
+    m = monitor(h, HEALTH_TTL_S="30")
+    await m.gate(BUN)
+    h.clock.advance(30)
+    h.upstream.health = respond(503)
+    assert (await m.current(BUN)).status == "unhealthy"
+
+
+async def test_current_shares_the_check_a_request_started():
+    h = Harness.local()
+    release = asyncio.Event()
+    h.upstream.health = gated(release)
+    m = monitor(h)
+    waiting = [asyncio.ensure_future(m.gate(BUN)), asyncio.ensure_future(m.current(BUN))]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*waiting)
+    assert len(h.upstream.calls) == 1
+
+
+async def test_current_shows_a_fresh_result_from_kv_without_a_check():
+    kv = FakeKV({KEY: shared("unhealthy", WALL_START - 1)})
+    h = Harness.local(kv=kv)
+    assert (await monitor(h).current(BUN)).status == "unhealthy"
+    assert h.upstream.calls == []
+
+
+async def test_current_all_checks_concurrently_so_a_hung_backend_never_holds_up_the_others():
+    h = Harness.local()
+    bun_in_flight = asyncio.Event()
+    cancelled_when_d1_answered: list[int] = []
+
+    async def health(call):
+        if call.host == "bun.internal:3000":
+            bun_in_flight.set()
+            await asyncio.Event().wait()  # hung
+        # D1 answers only while bun's check is still running: the two run side by side.
+        await bun_in_flight.wait()
+        cancelled_when_d1_answered.append(h.upstream.cancelled)
+        return Response(200, HeaderMap(), b"")
+
+    h.upstream.health = health
+    m = monitor(h, HEALTH_TIMEOUT_MS="50")
+    results = await m.current_all([BUN, D1])
+    assert [r.status for r in results] == ["unhealthy", "healthy"]
+    assert cancelled_when_d1_answered == [0]
+    assert h.upstream.timeouts == [0.05, 0.05]  # each check bounded by HEALTH_TIMEOUT_MS
+
+
+# Passive 5xx (observe) ------------------------------------------------------------------------
+
+
+async def test_observe_marks_unhealthy_at_the_setting_and_not_before():
+    h = Harness.local()
+    m = monitor(h, OUTLIER_CONSECUTIVE_5XX="2")
+    await m.gate(BUN)
+    m.observe(BUN, 500)
+    assert m.last(BUN).healthy
+    m.observe(BUN, 503)
+    assert not m.last(BUN).healthy
+
+
+async def test_observe_below_500_ends_the_streak():
+    h = Harness.local()
+    m = monitor(h, OUTLIER_CONSECUTIVE_5XX="2")
+    await m.gate(BUN)
+    for status in (500, 404, 500, 200, 500):
+        m.observe(BUN, status)
+    assert m.last(BUN).healthy
+
+
+async def test_observe_counts_per_entry():
+    h = Harness.local()
+    m = monitor(h, OUTLIER_CONSECUTIVE_5XX="2")
+    await m.gate(BUN)
+    await m.gate(D1)
+    m.observe(BUN, 500)
+    m.observe(D1, 500)
+    assert m.last(BUN).healthy and m.last(D1).healthy

@@ -65,6 +65,7 @@ def test_default_backend_must_be_a_valid_id():
         "MAX_HEADER_BYTES",
         "RATE_LIMIT_REQUESTS",
         "RATE_LIMIT_PERIOD_S",
+        "OUTLIER_CONSECUTIVE_5XX",
     ],
 )
 def test_non_integer_number_is_an_error_naming_the_variable(variable):
@@ -79,6 +80,17 @@ def test_zero_timeout_or_ttl_is_an_error(variable):
     with pytest.raises(SettingsError) as err:
         parse(**{variable: "0"})
     assert err.value.variable == variable
+
+
+def test_outlier_consecutive_5xx_defaults_to_envoys_5():
+    assert parse().outlier_consecutive_5xx == 5
+
+
+def test_outlier_consecutive_5xx_of_0_turns_it_off_and_below_0_is_an_error():
+    assert parse(OUTLIER_CONSECUTIVE_5XX="0").outlier_consecutive_5xx == 0
+    with pytest.raises(SettingsError) as err:
+        parse(OUTLIER_CONSECUTIVE_5XX="-1")
+    assert err.value.variable == "OUTLIER_CONSECUTIVE_5XX"
 
 
 def test_max_header_bytes_below_1024_is_an_error():
