@@ -3,9 +3,12 @@
 # docker.io/debootstrap/iproute2/iptables: the Docker suite; ruby, ruby-sinatra,
 # ruby-sqlite3, puma: the ruby-sqlite backend (no gem server here, see its README);
 # postgresql: python-postgres's own server; chromium: the browser suite (never a
-# Playwright download).
+# Playwright download); elixir, erlang-nox, erlang-p1-sqlite3, erlang-mochiweb: the
+# elixir-sqlite backend (no hex server here, see its README); sqlite3: the shell its
+# ExUnit suite uses to change a database under a running store.
 set -euo pipefail
-packages=(docker.io debootstrap iproute2 iptables ruby ruby-sinatra ruby-sqlite3 puma postgresql chromium)
+packages=(docker.io debootstrap iproute2 iptables ruby ruby-sinatra ruby-sqlite3 puma postgresql chromium
+  elixir erlang-nox erlang-p1-sqlite3 erlang-mochiweb sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,9 +4,9 @@
     .venv/bin/python bench/backends/run.py --quick    # ~1–2 minutes: 200 tasks, 1 round × 0.8 s
     .venv/bin/python bench/backends/run.py --tasks 100000 --seed-concurrency 64
 
-Starts bun-sqlite, cf-d1 (wrangler dev), ruby-sqlite and python-postgres (its
-own PostgreSQL) with the tools/devstack recipes, each on a fresh database in
-a temporary folder, and the gateway twin in front of them; seeds each
+Starts bun-sqlite, cf-d1 (wrangler dev), ruby-sqlite, python-postgres (its
+own PostgreSQL) and elixir-sqlite with the tools/devstack recipes, each on a
+fresh database in a temporary folder, and the gateway twin in front of them; seeds each
 backend with the same dataset through its API; then runs every cell
 (profile × concurrency × backend × direct|gateway) for a fixed time, in
 alternating rounds (the backend order rotates and direct/gateway swap
@@ -47,7 +47,7 @@ import workload  # noqa: E402
 from devstack import services  # noqa: E402
 from devstack.process import Service, free_port, start_healthy  # noqa: E402
 
-BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres")
+BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite")
 RESULTS = HERE.parent / "results"
 START_TIMEOUT_S = 120.0
 
@@ -73,6 +73,8 @@ def running_stack(backends: list[str], workdir: Path) -> Iterator[Stack]:
                 service = services.bun_sqlite(port, workdir / "bun-sqlite", logs)
             elif backend_id == "ruby-sqlite":
                 service = services.ruby_sqlite(port, workdir / "ruby-sqlite", logs)
+            elif backend_id == "elixir-sqlite":
+                service = services.elixir_sqlite(port, workdir / "elixir-sqlite", logs)
             elif backend_id == "cf-d1":
                 services.apply_d1_migrations(workdir / "cf-d1", logs)
                 service = services.cf_d1(port, workdir / "cf-d1", logs, inspector_port=free_port())

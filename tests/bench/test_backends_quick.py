@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = {"bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres"}
+BACKENDS = {"bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite"}
 
 
 @pytest.mark.slow
@@ -38,7 +38,7 @@ def test_quick_run_writes_json_markdown_and_charts(tmp_path: Path) -> None:
     assert {c["via"] for c in cells} == {"direct", "gateway"}
     assert {c["concurrency"] for c in cells} == {1, 8, 32}
     assert {c["profile"] for c in cells} == {"read-heavy", "write-heavy"}
-    assert len(cells) == 4 * 2 * 3 * 2
+    assert len(cells) == len(BACKENDS) * 2 * 3 * 2
     for cell in cells:
         assert {"req_s", "p50_ms", "p99_ms", "errors", "client_cpu_pct"} <= set(cell)
     operations = {o["operation"] for o in doc["operations"]}

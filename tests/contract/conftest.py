@@ -6,14 +6,17 @@ Every test that takes ``api`` runs once per target:
     direct-cf-d1         cf-d1 under ``wrangler dev --local`` on a free port
     direct-ruby-sqlite   ruby-sqlite (Sinatra on Puma) on a free port
     direct-python-postgres  python-postgres (Starlette, uvicorn) with its own PostgreSQL
+    direct-elixir-sqlite  elixir-sqlite (mochiweb + SQLite on OTP) on a free port
     gateway-bun-sqlite   the gateway twin (python -m local_runner), ``x-backend: bun-sqlite``
     gateway-cf-d1        the gateway twin, ``x-backend: cf-d1``
     gateway-ruby-sqlite  the gateway twin, ``x-backend: ruby-sqlite``
     gateway-python-postgres  the gateway twin, ``x-backend: python-postgres``
+    gateway-elixir-sqlite  the gateway twin, ``x-backend: elixir-sqlite``
     worker-bun-sqlite    the gateway Worker (src/entry.py) under ``wrangler dev`` on real
                          workerd, cloud mode, its registry in wrangler's local KV;
                          ``x-backend: bun-sqlite`` (the same bun-sqlite as above)
     worker-cf-d1         the gateway Worker, ``x-backend: cf-d1``
+    worker-elixir-sqlite the gateway Worker, ``x-backend: elixir-sqlite``
 
 Servers are session fixtures started lazily on first use (``-k direct`` only
 starts the two backends) on 127.0.0.1 with temporary data, and stopped at the
@@ -73,12 +76,15 @@ LOCAL_TARGETS = (
     "direct-cf-d1",
     "direct-ruby-sqlite",
     "direct-python-postgres",
+    "direct-elixir-sqlite",
     "gateway-bun-sqlite",
     "gateway-cf-d1",
     "gateway-ruby-sqlite",
     "gateway-python-postgres",
+    "gateway-elixir-sqlite",
     "worker-bun-sqlite",
     "worker-cf-d1",
+    "worker-elixir-sqlite",
 )
 TARGETS = ("external",) if EXTERNAL_URL else LOCAL_TARGETS
 
@@ -124,6 +130,15 @@ def ruby_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) ->
 
 
 @pytest.fixture(scope="session")
+def elixir_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
+    port = free_port()
+    service = services.elixir_sqlite(port, tmp_path_factory.mktemp("elixir-sqlite"), logs_dir)
+    start_or_fail(service, BACKEND_DEADLINE_S)
+    yield f"http://127.0.0.1:{port}"
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def python_postgres_url(logs_dir: Path) -> Iterator[str]:
     from pgserver import PgServer, PgServerError
 
@@ -143,7 +158,12 @@ def python_postgres_url(logs_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gateway_url(
-    bun_sqlite_url: str, cf_d1_url: str, ruby_sqlite_url: str, python_postgres_url: str, logs_dir: Path
+    bun_sqlite_url: str,
+    cf_d1_url: str,
+    ruby_sqlite_url: str,
+    python_postgres_url: str,
+    elixir_sqlite_url: str,
+    logs_dir: Path,
 ) -> Iterator[str]:
     port = free_port()
     settings = {
@@ -152,6 +172,7 @@ def gateway_url(
         "BACKEND_CF_D1_URL": cf_d1_url,
         "BACKEND_RUBY_SQLITE_URL": ruby_sqlite_url,
         "BACKEND_PYTHON_POSTGRES_URL": python_postgres_url,
+        "BACKEND_ELIXIR_SQLITE_URL": elixir_sqlite_url,
     }
     service = services.twin(port, settings, logs_dir / "gateway.log")
     start_or_fail(service, GATEWAY_DEADLINE_S)
@@ -161,7 +182,11 @@ def gateway_url(
 
 @pytest.fixture(scope="session")
 def worker_url(
-    bun_sqlite_url: str, cf_d1_url: str, logs_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    bun_sqlite_url: str,
+    cf_d1_url: str,
+    elixir_sqlite_url: str,
+    logs_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The Worker gateway (devstack.services.worker), backends pushed by gateway-registry --local."""
     state = tmp_path_factory.mktemp("worker")
@@ -169,6 +194,7 @@ def worker_url(
     backends = [
         {"id": "bun-sqlite", "url": bun_sqlite_url, "type": "cloud", "healthEndpoint": "/health"},
         {"id": "cf-d1", "url": cf_d1_url, "type": "cloud", "healthEndpoint": "/health"},
+        {"id": "elixir-sqlite", "url": elixir_sqlite_url, "type": "cloud", "healthEndpoint": "/health"},
     ]
     try:
         services.push_registry(backends, state / "backends.local.json", state / "kv", logs_dir, config=config)

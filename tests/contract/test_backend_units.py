@@ -57,3 +57,57 @@ def test_python_postgres_passes_its_pytest_suite():
     assert result.returncode == 0, output
     summary = re.search(r"(\d+) passed", output)
     assert summary and int(summary[1]) > 0 and " failed" not in output and " skipped" not in output, output
+
+
+def exunit_counts(output: str) -> dict[str, int]:
+    """Counts from ExUnit's summary line, e.g. ``104 tests, 0 failures, 1 skipped (2 excluded)``."""
+    found = re.findall(r"^(\d+) tests?, (\d+) failures?((?:, \d+ \w+)*)(?: \((\d+) excluded\))?$", output, re.MULTILINE)
+    assert len(found) == 1, f"expected one ExUnit summary line:\n{output}"
+    tests, failures, extra, excluded = found[0]
+    counts = {"tests": int(tests), "failures": int(failures), "excluded": int(excluded or 0)}
+    for number, word in re.findall(r", (\d+) (\w+)", extra):
+        counts[word] = int(number)  # "skipped", "invalid"
+    return counts
+
+
+def test_exunit_counts_read_skips_and_exclusions():
+    assert exunit_counts("104 tests, 0 failures\n") == {"tests": 104, "failures": 0, "excluded": 0}
+    assert exunit_counts("3 tests, 1 failure, 1 skipped, 1 invalid (2 excluded)") == {
+        "tests": 3,
+        "failures": 1,
+        "excluded": 2,
+        "skipped": 1,
+        "invalid": 1,
+    }
+
+
+def test_elixir_sqlite_passes_its_exunit_suite():
+    # MIX_ENV=test builds into _build/test: no clash with a prod node `mix run` is compiling meanwhile.
+    result = _mix("test")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    counts = exunit_counts(result.stdout)
+    # A skipped, excluded or invalid case fails the run, as a failed one does.
+    assert counts["tests"] > 0, output
+    assert {name: n for name, n in counts.items() if name != "tests" and n} == {}, output
+
+
+def _mix(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["mix", *args],
+        cwd=ROOT / "backends" / "elixir-sqlite",
+        env={**os.environ, "MIX_ENV": "test"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_elixir_sqlite_is_formatted():
+    result = _mix("format", "--check-formatted")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_elixir_sqlite_compiles_without_warnings():
+    result = _mix("compile", "--force", "--warnings-as-errors")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -16,7 +16,7 @@ import pytest
 from devstack.process import Service, free_port
 
 DEADLINE_S = 600  # the first run builds the web app
-BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres")
+BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite")
 
 
 def _stack(ports: dict[str, int], data_dir: Path, out: Path) -> Service:
@@ -29,6 +29,7 @@ def _stack(ports: dict[str, int], data_dir: Path, out: Path) -> Service:
         "--ruby-port", str(ports["ruby"]),
         "--frontend-port", str(ports["frontend"]),
         "--python-port", str(ports["python"]),
+        "--elixir-port", str(ports["elixir"]),
         "--postgres-port", str(ports["postgres"]),
         "--data-dir", str(data_dir),
         "--grace", "5",
@@ -60,7 +61,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 def test_run_stack_serves_both_backends_stops_on_sigint_and_keeps_data(tmp_path, data_dir):
     ports = {
-        name: free_port() for name in ("gateway", "bun", "d1", "d1_cloud", "ruby", "python", "postgres", "frontend")
+        name: free_port()
+        for name in ("gateway", "bun", "d1", "d1_cloud", "ruby", "python", "elixir", "postgres", "frontend")
     }
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     out = tmp_path / "run_stack.out"
