@@ -131,9 +131,8 @@ class HealthMonitor:
             return shown
         check = self._checks.get(slot)
         if check is None:
-            check = asyncio.ensure_future(self._check(backend))
-            self._checks[slot] = check
-        return await asyncio.shield(check)
+            return await asyncio.shield(self._start(backend))
+        return await self._join(backend, check)
 
     async def current_all(self, backends: list[Backend]) -> list[HealthStatus]:
         """:meth:`current` for each of ``backends``, concurrently: a stuck one costs one health timeout, once."""
@@ -205,17 +204,36 @@ class HealthMonitor:
                 return shared
         check = self._checks.get(_slot(backend))
         if check is None:
-            check = asyncio.ensure_future(self._check(backend))
-            self._checks[_slot(backend)] = check
+            started = self._start(backend)
             if last is not None and last.healthy:
                 # Stale but healthy: answer now, let the check finish behind us.
-                self._platform.defer(check)
+                self._platform.defer(started)
                 return last
-        elif last is not None and last.healthy:
+            return await asyncio.shield(started)
+        if last is not None and last.healthy:
             return last
-        return await asyncio.shield(check)
+        return await self._join(backend, check)
 
-    async def _check(self, backend: Backend) -> HealthStatus:
+    def _start(self, backend: Backend) -> asyncio.Task[HealthStatus]:
+        """Start the entry's one registered check (single flight: later callers find it in ``_checks``)."""
+        check = asyncio.ensure_future(self._check(backend, registered=True))
+        self._checks[_slot(backend)] = check
+        return check
+
+    async def _join(self, backend: Backend, check: asyncio.Task[HealthStatus]) -> HealthStatus:
+        """Wait for a check another request started, or, where requests cannot share waits, check anew.
+
+        On workerd a promise belongs to the request that created it: a request
+        awaiting a check another request started is woken from that request's
+        context, which workerd ignores, so it hangs until workerd cancels it
+        (a 500). There (``Platform.shared_waits`` False) each waiting request
+        runs its own check, bounded by ``HEALTH_TIMEOUT_MS`` like any other.
+        """
+        if self._platform.shared_waits:
+            return await asyncio.shield(check)
+        return await self._check(backend, registered=False)
+
+    async def _check(self, backend: Backend, *, registered: bool) -> HealthStatus:
         clock = self._platform.clock
         started = clock.monotonic()
         headers = HeaderMap(
@@ -244,7 +262,8 @@ class HealthMonitor:
             self._share(backend, result)
             return result
         finally:
-            self._checks.pop(_slot(backend), None)
+            if registered:
+                self._checks.pop(_slot(backend), None)
 
     async def _read_shared(self, backend: Backend) -> HealthStatus | None:
         kv = self._platform.kv

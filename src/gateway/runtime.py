@@ -208,7 +208,10 @@ class Platform:
     reads a fetched one (both for shadow traffic, ``gateway.shadow``).
     ``rate_limiter`` is None unless the runtime binds one; ``metrics`` is None
     where the runtime keeps none (then ``/_gateway/metrics`` is 404, as it is
-    for a recorder that does not expose, ``Metrics.exposes``).
+    for a recorder that does not expose, ``Metrics.exposes``). ``shared_waits``
+    says whether one request may await work another request started (a health
+    check in flight): true on CPython; false on workerd, which wakes a waiter
+    only from its own request's context (``HealthMonitor._join``).
     """
 
     fetch: UpstreamFetch
@@ -221,3 +224,4 @@ class Platform:
     kv: KV | None = None
     rate_limiter: RateLimiter | None = None
     metrics: Metrics | None = None
+    shared_waits: bool = True

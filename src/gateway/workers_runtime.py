@@ -556,6 +556,8 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
         kv=JsKV(bindings[KV_BINDING]) if KV_BINDING in bindings else None,
         rate_limiter=JsRateLimiter(bindings[RATE_LIMIT_BINDING]) if RATE_LIMIT_BINDING in bindings else None,
         metrics=AnalyticsEngineMetrics(bindings[ANALYTICS_BINDING]) if ANALYTICS_BINDING in bindings else None,
+        # workerd wakes a waiting request only from its own context (HealthMonitor._join).
+        shared_waits=False,
     )
     return platform, variables
 

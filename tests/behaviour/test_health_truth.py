@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -113,6 +114,34 @@ def test_a_hung_backend_turns_unhealthy_in_the_listing_while_the_other_stays_hea
             if health["frozen"]["status"] == "unhealthy":
                 break
             assert time.monotonic() < deadline, f"frozen backend still shown {health['frozen']}"
+    finally:
+        freezer.routes["/"] = ok
+        freezer.routes["/health"] = ok
+
+
+def test_requests_waiting_on_one_health_check_all_answer(quick_gw, freezer):
+    # Concurrent requests for an entry whose unhealthy result went stale all wait for a check. On
+    # workerd a request must not await a check another request started: it is never woken, and
+    # workerd cancels it as hung (a 500). Each must get its own answer: 503 for the frozen entry,
+    # the listing 200 with the entry unhealthy.
+    freezer.routes["/"] = hang
+    freezer.routes["/health"] = hang
+    try:
+        deadline = time.monotonic() + POLL_DEADLINE_S
+        while listed(quick_gw)["frozen"]["status"] != "unhealthy":
+            assert time.monotonic() < deadline, "frozen backend never shown unhealthy"
+        # HEALTH_RETRY_S=1: once the result is a second old, the next requests wait for a re-check.
+        stale_at = listed(quick_gw)["frozen"]["checked_at"] + 1.2
+        while time.time() < stale_at:
+            time.sleep(0.05)
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            gated = [pool.submit(quick_gw.get, "/tasks", headers={"x-backend": "frozen"}) for _ in range(4)]
+            listings = [pool.submit(quick_gw.get, "/_gateway/backends") for _ in range(2)]
+            for future in gated:
+                assert_error(future.result(), 503, "backend_unhealthy")
+            for future in listings:
+                response = future.result()
+                assert response.status_code == 200, response.text
     finally:
         freezer.routes["/"] = ok
         freezer.routes["/health"] = ok

@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -147,6 +148,54 @@ async def test_concurrent_first_requests_share_one_check():
     release.set()
     await asyncio.gather(*waiting)
     assert len(h.upstream.calls) == 1
+
+
+async def test_where_requests_cannot_share_waits_each_waiting_request_checks_itself():
+    # workerd: a request awaiting a check another request started would never be woken.
+    h = Harness.local()
+    h.platform = dataclasses.replace(h.platform, shared_waits=False)
+    release = asyncio.Event()
+    h.upstream.health = gated(release)
+    m = monitor(h)
+    waiting = [asyncio.ensure_future(m.gate(BUN)) for _ in range(3)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*waiting)
+    assert len(h.upstream.health_checks) == 3
+
+
+async def test_where_requests_cannot_share_waits_the_listing_checks_itself_too():
+    h = Harness.local()
+    h.platform = dataclasses.replace(h.platform, shared_waits=False)
+    release = asyncio.Event()
+    h.upstream.health = gated(release)
+    m = monitor(h)
+    first = asyncio.ensure_future(m.gate(BUN))
+    await asyncio.sleep(0)
+    listing = asyncio.ensure_future(m.current(BUN))
+    await asyncio.sleep(0)
+    release.set()
+    await first
+    assert (await listing).healthy
+    assert len(h.upstream.health_checks) == 2
+
+
+async def test_an_own_check_leaves_the_shared_one_registered():
+    # The registered check is the one later callers find; a request's own check must not unregister it.
+    h = Harness.local()
+    h.platform = dataclasses.replace(h.platform, shared_waits=False)
+    release = asyncio.Event()
+    h.upstream.health = gated(release)
+    m = monitor(h)
+    first = asyncio.ensure_future(m.gate(BUN))
+    await asyncio.sleep(0)
+    registered = m._checks[f"{BUN.key} {BUN.url}"]
+    second = asyncio.ensure_future(m.gate(BUN))
+    await asyncio.sleep(0)
+    assert m._checks[f"{BUN.key} {BUN.url}"] is registered
+    release.set()
+    await asyncio.gather(first, second)
+    assert m._checks == {}
 
 
 async def test_concurrent_requests_share_the_recheck_of_an_unhealthy_backend():
