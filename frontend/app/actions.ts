@@ -7,8 +7,9 @@ import { cookies } from "next/headers";
 import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 
+import { isTransient } from "@/lib/format";
 import { BACKEND_COOKIE, LOCATION_COOKIE, gateway, isBackendId, isLocation } from "@/lib/gateway";
-import type { ActionResult, ApiError, ApiResult, Project, Task, TaskCreate, TaskUpdate } from "@/lib/types";
+import type { ActionResult, ApiError, ApiResult, Project, Selection, Task, TaskCreate, TaskUpdate } from "@/lib/types";
 import { isTaskStatus } from "@/lib/types";
 
 const COOKIE_OPTIONS = { path: "/", sameSite: "lax", httpOnly: true, maxAge: 60 * 60 * 24 * 365 } as const;
@@ -57,12 +58,40 @@ export async function selectBackend(form: FormData): Promise<void> {
 
 // ---- tasks ----
 
-export async function createTask(input: TaskCreate): Promise<ActionResult<Task>> {
+/** The Idempotency-Key syntax every backend accepts: 1-255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Create a task. The outbox passes ``idempotencyKey`` (sent as the
+ * `Idempotency-Key` header, so a retry is answered with the first result
+ * instead of a second task) and the backend and location the capture was made
+ * for: a capture queued while bun-sqlite was down goes to bun-sqlite even if
+ * the user has switched to another backend since. Without them: the cookie's
+ * choice, no key (Undo).
+ */
+export async function createTask(
+  input: TaskCreate,
+  options: { idempotencyKey?: string; backend?: string | null; location?: string | null } = {},
+): Promise<ActionResult<Task>> {
   const title = input.title?.trim() ?? "";
   if (!title) return invalid("title", "Type something to capture");
   const body: TaskCreate = { ...input, title };
   if (body.context !== undefined) body.context = normaliseContext(body.context);
-  return done(await gateway.createTask(body));
+  const { idempotencyKey, backend, location } = options;
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) return invalid("idempotency_key", "Not a valid Idempotency-Key");
+  let selection: Selection | undefined;
+  if (backend !== undefined) {
+    if (backend !== null && !isBackendId(backend)) return invalid("backend", "Unknown backend");
+    if (location != null && !isLocation(location)) return invalid("location", "Unknown location");
+    selection = { backend, location: location ?? null };
+  }
+  const result = await gateway.createTask(body, { idempotencyKey, selection });
+  // Re-rendered on success, and also when the backend could not be reached: the page then
+  // shows that (the inline error, which retries by itself; the backend's dot) instead of a
+  // board that looks fine while its captures wait in the outbox. Not after a gateway that
+  // did not answer at all within the deadline: rendering would wait that long again.
+  if (result.ok || (isTransient(result.error) && result.error.code !== "gateway_timeout")) revalidatePath("/", "layout");
+  return result;
 }
 
 export async function updateTask(taskId: string, patch: TaskUpdate): Promise<ActionResult<Task>> {

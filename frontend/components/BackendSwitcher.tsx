@@ -12,8 +12,15 @@ function entryHealth(backend: BackendInfo, location: Location | null, environmen
   return { status: entry?.health.status ?? "unknown", latency: entry?.health.latency_ms ?? null };
 }
 
+/** Not by colour alone: each state has its own mark (✓ ✕ ?), and a state other than healthy is also written out. */
+const HEALTH_MARK: Record<HealthStatus, string> = { healthy: "✓", unhealthy: "✕", unknown: "?" };
+
 function HealthDot({ status }: { status: HealthStatus }) {
-  return <span className={`dot dot-${status}`} aria-hidden="true" />;
+  return (
+    <span className={`dot dot-${status}`} aria-hidden="true">
+      {HEALTH_MARK[status]}
+    </span>
+  );
 }
 
 /**
@@ -62,7 +69,7 @@ export function BackendSwitcher({
                 <HealthDot status={health.status} />
                 <span className="backend-name">{backend.name}</span>
                 <span className="backend-meta">
-                  <span className="sr-only">{` ${health.status}`}</span>
+                  {health.status === "healthy" ? <span className="sr-only"> healthy</span> : <span className="backend-health">{` ${health.status}`}</span>}
                   {latency ? ` ${latency}` : ""}
                   {` · ${Object.keys(backend.locations).join("/")}`}
                 </span>

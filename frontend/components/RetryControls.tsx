@@ -3,26 +3,33 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState, useTransition } from "react";
 
-const RETRY_S = 5;
+/** Back-off between automatic re-checks: 2 s, 4 s, 8 s, then every 10 s while the error lasts. */
+const FIRST_S = 2;
+const MAX_S = 10;
 
 /**
  * The interactive part of an error panel: "Try again" re-renders the page on
- * the server, and with ``retrying`` it does so by itself every few seconds
- * (the panel goes away once it works).
+ * the server, and with ``retrying`` it does so by itself, backing off while
+ * the error lasts (the panel goes away once it works; a re-render that still
+ * fails keeps this component, and so its back-off, in place).
  */
 export function RetryControls({ retrying }: { retrying: boolean }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
-  const [countdown, setCountdown] = useState(RETRY_S);
+  const [countdown, setCountdown] = useState(FIRST_S);
 
   useEffect(() => {
     if (!retrying) return;
+    let step = FIRST_S;
+    let left = FIRST_S;
     const timer = window.setInterval(() => {
-      setCountdown((left) => {
-        if (left > 1) return left - 1;
+      left -= 1;
+      if (left <= 0) {
         startTransition(() => router.refresh());
-        return RETRY_S;
-      });
+        step = Math.min(step * 2, MAX_S);
+        left = step;
+      }
+      setCountdown(left);
     }, 1000);
     return () => window.clearInterval(timer);
   }, [retrying, router]);
@@ -33,9 +40,9 @@ export function RetryControls({ retrying }: { retrying: boolean }) {
         {pending ? "Checking…" : "Try again"}
       </button>
       {retrying ? (
-        <span className="muted" aria-live="off">
+        <span className="muted retrying" aria-live="off">
           {" "}
-          Checking again in {countdown} s
+          Retrying… next check in {countdown} s
         </span>
       ) : null}
     </p>

@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 
 import { BackendSwitcher } from "@/components/BackendSwitcher";
+import { OutboxStatus } from "@/components/OutboxStatus";
 import type { Board } from "@/lib/board";
 import { countByStatus, currentBackend } from "@/lib/board";
 import { STATUS_LABELS, TASK_STATUSES, type TaskStatus } from "@/lib/types";
@@ -11,7 +12,7 @@ export function statusHref(status: TaskStatus, context?: string | null): string 
   return context ? `${base}?context=${encodeURIComponent(context)}` : base;
 }
 
-/** Header (backend switcher), navigation with counts, and the page. */
+/** Header (backend switcher, outbox line), navigation with counts, and the page: rendered whatever the backend answered. */
 export function Shell({ board, active, context, children }: { board: Board; active: TaskStatus | "projects" | null; context?: string | null; children: ReactNode }) {
   const counts = board.tasks.ok ? countByStatus(board.tasks.data.tasks) : null;
   const current = currentBackend(board);
@@ -27,6 +28,7 @@ export function Shell({ board, active, context, children }: { board: Board; acti
           </Link>
           <BackendSwitcher listing={board.backends} current={current} location={board.selection.location} servedLocation={board.tasks.served.location} />
         </div>
+        <OutboxStatus />
       </header>
       <div className="layout">
         <nav className="nav" aria-label="Lists">

@@ -1,11 +1,12 @@
 "use client";
 
 import Link from "next/link";
-import { Suspense, lazy, useOptimistic, useRef, useState, useTransition, type FormEvent } from "react";
+import { Suspense, lazy, useEffect, useOptimistic, useRef, useState, useTransition, type FormEvent, type ReactNode } from "react";
 
 import { createTask, deleteTask, moveTask } from "@/app/actions";
 import type { Notice } from "@/components/ActionNotice";
 import { isOverdue } from "@/lib/format";
+import { capture as keep, isWaiting, onSettled, useOutbox } from "@/lib/outbox";
 import type { ActionResult, Task, TaskCreate, TaskStatus } from "@/lib/types";
 import { STATUS_LABELS, TASK_STATUSES } from "@/lib/types";
 
@@ -24,11 +25,14 @@ export interface TaskBoardProps {
   emptyText: string;
   today: string;
   capture?: { label: string; placeholder: string; defaults: Omit<TaskCreate, "title"> };
+  /** The backend and location this page shows: captures are kept for them (null: the gateway's default). */
+  backend: string | null;
+  location: string | null;
+  /** Rendered between the capture box and the list: the list's load error (the board stays usable). */
+  alert?: ReactNode;
 }
 
-let tempIds = 0;
-
-export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, capture }: TaskBoardProps) {
+export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, capture, backend, location, alert }: TaskBoardProps) {
   const [items, change] = useOptimistic<Item[], Change>(tasks, (state, action) => {
     switch (action.type) {
       case "add":
@@ -44,6 +48,31 @@ export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, 
   const [notice, setNotice] = useState<Notice | null>(null);
   const captureRef = useRef<HTMLInputElement>(null);
   const projectNames = new Map(projects.map((project) => [project.id, project.name]));
+  // Captures not yet delivered to this board's backend that belong in this list, shown on top.
+  const outbox = useOutbox();
+  const queued = capture
+    ? outbox.filter(
+        (item) =>
+          (item.backend ?? "") === (backend ?? "") &&
+          (view === "project" ? item.body.project_id === capture.defaults.project_id : (item.body.status ?? "inbox") === view),
+      )
+    : [];
+
+  // A capture left the outbox: say so; if a backend refused it for good (a 4xx), give its text back.
+  const canCapture = capture !== undefined;
+  useEffect(() => {
+    if (!canCapture) return;
+    return onSettled((item, result) => {
+      const title = item.body.title;
+      if (result.ok) {
+        setNotice({ kind: "ok", text: `Captured “${title}”`, served: result.served });
+        return;
+      }
+      setNotice({ kind: "error", title: `Could not capture “${title}”`, error: result.error });
+      const input = captureRef.current;
+      if (input && !input.value) input.value = title;
+    });
+  }, [canCapture]);
 
   function report<T>(result: ActionResult<T>, ok: string, failed: string, undo?: Task) {
     if (!result.ok) setNotice({ kind: "error", title: failed, error: result.error });
@@ -61,26 +90,9 @@ export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, 
       return;
     }
     input.value = "";
-    const now = new Date().toISOString();
-    const body: TaskCreate = { ...capture.defaults, title };
-    const optimistic: Item = {
-      id: `pending-${++tempIds}`,
-      title,
-      notes: body.notes ?? null,
-      status: body.status ?? "inbox",
-      project_id: body.project_id ?? null,
-      context: body.context ?? null,
-      due_date: body.due_date ?? null,
-      created_at: now,
-      updated_at: now,
-      pending: true,
-    };
-    startTransition(async () => {
-      change({ type: "add", task: optimistic });
-      const result = await createTask(body);
-      report(result, `Captured “${title}”`, `Could not capture “${title}”`);
-      if (!result.ok && !input.value) input.value = title;
-    });
+    setNotice(null);
+    // Into the outbox (IndexedDB) first; it sends, retries and shows it until a backend has it.
+    void keep({ ...capture.defaults, title }, backend, location);
   }
 
   function onMove(task: Task, status: TaskStatus) {
@@ -142,6 +154,8 @@ export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, 
         </form>
       ) : null}
 
+      {alert}
+
       <div className="notice" aria-live="polite" data-testid="notice">
         {notice ? (
           <Suspense fallback={null}>
@@ -150,12 +164,39 @@ export function TaskBoard({ tasks, projects, view, listLabel, emptyText, today, 
         ) : null}
       </div>
 
-      {items.length === 0 ? (
+      {items.length === 0 && queued.length === 0 ? (
         <p className="empty" data-testid="empty">
           {emptyText}
         </p>
       ) : (
         <ul className="tasks" aria-label={listLabel} data-testid="task-list">
+          {queued.map((item) => {
+            const waiting = isWaiting(item);
+            return (
+              <li
+                key={item.key}
+                className={`task pending${waiting ? " queued" : ""}`}
+                data-pending="true"
+                data-queued={waiting ? "true" : "false"}
+                data-backend={item.backend ?? ""}
+                data-title={item.body.title}
+              >
+                <div className="task-main">
+                  <span className="check check-queued" aria-hidden="true">
+                    {waiting ? "↻" : ""}
+                  </span>
+                  <div className="task-body">
+                    <span className="task-title">{item.body.title}</span>
+                    {waiting ? (
+                      <div className="task-meta">
+                        <span className="badge waiting-for">waiting for {item.backend ?? "the default backend"}</span>
+                      </div>
+                    ) : null}
+                  </div>
+                </div>
+              </li>
+            );
+          })}
           {items.map((task) => {
             const overdue = task.status !== "done" && isOverdue(task.due_date, today);
             const project = task.project_id ? projectNames.get(task.project_id) : null;

@@ -91,10 +91,10 @@ function asErrorBody(body: unknown): { code?: unknown; message?: unknown; field?
 async function call<T>(
   method: "GET" | "POST" | "PATCH" | "DELETE",
   path: string,
-  options: { body?: unknown; selection?: Selection | null } = {},
+  options: { body?: unknown; selection?: Selection | null; headers?: Record<string, string> } = {},
 ): Promise<ApiResult<T>> {
   const selection = options.selection === undefined ? await getSelection() : (options.selection ?? { backend: null, location: null });
-  const headers = new Headers({ accept: "application/json", "user-agent": "gtd-frontend" });
+  const headers = new Headers({ ...options.headers, accept: "application/json", "user-agent": "gtd-frontend" });
   if (selection.backend) headers.set("x-backend", selection.backend);
   if (selection.location) headers.set("x-backend-location", selection.location);
   const key = process.env.API_KEY;
@@ -170,7 +170,13 @@ export const gateway = {
 
   listTasks: (filter: ListTasksQuery = {}) => call<TaskList>("GET", `/tasks${query(filter)}`),
   getTask: (taskId: string) => call<Task>("GET", `/tasks/${id(taskId)}`),
-  createTask: (body: TaskCreate) => call<Task>("POST", "/tasks", { body }),
+  /** With ``idempotencyKey``, a retry of the same capture creates nothing new (the backend replays its first answer). */
+  createTask: (body: TaskCreate, options: { idempotencyKey?: string; selection?: Selection } = {}) =>
+    call<Task>("POST", "/tasks", {
+      body,
+      selection: options.selection,
+      headers: options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : undefined,
+    }),
   updateTask: (taskId: string, body: TaskUpdate) => call<Task>("PATCH", `/tasks/${id(taskId)}`, { body }),
   deleteTask: (taskId: string) => call<null>("DELETE", `/tasks/${id(taskId)}`),
 

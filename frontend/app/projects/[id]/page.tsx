@@ -6,7 +6,7 @@ import { ErrorPanel } from "@/components/ErrorPanel";
 import { ServedLine } from "@/components/ServedLine";
 import { Shell } from "@/components/Shell";
 import { TaskBoard } from "@/components/TaskBoard";
-import { loadBoard } from "@/lib/board";
+import { currentBackend, loadBoard } from "@/lib/board";
 import { todayIso } from "@/lib/format";
 import { gateway } from "@/lib/gateway";
 
@@ -27,19 +27,18 @@ export default async function ProjectPage({ params }: PageProps<"/projects/[id]"
             <span className="badge">{project.data.status}</span>
           </div>
           {project.data.notes ? <p className="project-notes">{project.data.notes}</p> : null}
-          {board.tasks.ok ? (
-            <TaskBoard
-              tasks={tasks}
-              projects={projects}
-              view="project"
-              listLabel={`Tasks of ${project.data.name}`}
-              emptyText="No tasks in this project yet. Add its next action above."
-              today={todayIso()}
-              capture={{ label: "Add a task to this project", placeholder: "Next action for this project", defaults: { project_id: id, status: "next" } }}
-            />
-          ) : (
-            <ErrorPanel error={board.tasks.error} title="Could not load the project's tasks" />
-          )}
+          <TaskBoard
+            tasks={tasks}
+            projects={projects}
+            view="project"
+            listLabel={`Tasks of ${project.data.name}`}
+            emptyText={board.tasks.ok ? "No tasks in this project yet. Add its next action above." : "The project's tasks cannot be shown right now."}
+            today={todayIso()}
+            capture={{ label: "Add a task to this project", placeholder: "Next action for this project", defaults: { project_id: id, status: "next" } }}
+            backend={currentBackend(board)}
+            location={board.selection.location}
+            alert={board.tasks.ok ? null : <ErrorPanel error={board.tasks.error} title="Could not load the project's tasks" />}
+          />
           <ServedLine served={project.served} />
           <DeleteProject id={id} name={project.data.name} />
         </>
