@@ -289,3 +289,21 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path_factory.mktemp("screenshots")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the failure suite's facts for scenarios they do not apply to (``test_failures.applies``).
+
+    A fact about "the other backends" means nothing while the gateway itself is down: such a case is
+    left out of the run (counted as deselected), not run as a skip.
+    """
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        applies = getattr(getattr(item, "function", None), "applies", None)
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("outcome") if callspec is not None else None
+        (drop if applies is not None and case is not None and not applies(case) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
