@@ -28,6 +28,8 @@ import statistics
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -378,8 +380,9 @@ def test_captures_during_an_outage_are_kept_and_delivered_once(app: App, gtd_sta
     assert not set(titles) & set(on_bun)
 
 
-def test_offline_capture_is_delivered_once_back_online(page: Page, gtd_stack: Stack) -> None:
-    title = f"Offline {uid()}"
+@contextmanager
+def captured_offline(page: Page, title: str) -> Iterator[None]:
+    """Capture ``title`` on bun-sqlite with the browser offline; back online when the block ends."""
     page.goto("/")
     use_backend(page, "bun-sqlite")
     page.context.set_offline(True)
@@ -388,9 +391,15 @@ def test_offline_capture_is_delivered_once_back_online(page: Page, gtd_stack: St
         box.fill(title)
         box.press("Enter")
         expect(queued(page, title, "bun-sqlite")).to_contain_text("waiting for bun-sqlite")
-        expect(page.get_by_test_id("outbox")).to_have_attribute("data-count", "1")
+        yield
     finally:
         page.context.set_offline(False)
+
+
+def test_offline_capture_is_delivered_once_back_online(page: Page, gtd_stack: Stack) -> None:
+    title = f"Offline {uid()}"
+    with captured_offline(page, title):
+        expect(page.get_by_test_id("outbox")).to_have_attribute("data-count", "1")
     expect(page.get_by_test_id("outbox")).to_have_count(0)
     expect(delivered(page, title)).to_have_count(1)
     assert titles_on(gtd_stack, "bun-sqlite").count(title) == 1
@@ -402,19 +411,10 @@ AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-c
 def test_waiting_capture_and_health_marks_are_axe_clean(page: Page) -> None:
     """The outbox line, a queued item and the health marks, checked by axe-core (WCAG 2 A/AA rules)."""
     title = f"Axe {uid()}"
-    page.goto("/")
-    use_backend(page, "bun-sqlite")
-    page.context.set_offline(True)
-    try:
-        box = page.get_by_label("Capture to inbox")
-        box.fill(title)
-        box.press("Enter")
-        expect(queued(page, title, "bun-sqlite")).to_be_visible()
+    with captured_offline(page, title):
         expect(page.get_by_test_id("outbox")).to_be_visible()
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    finally:
-        page.context.set_offline(False)
     violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
     assert violations == []
     expect(page.get_by_test_id("outbox")).to_have_count(0)

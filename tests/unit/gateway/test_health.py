@@ -150,13 +150,18 @@ async def test_concurrent_first_requests_share_one_check():
     assert len(h.upstream.calls) == 1
 
 
-async def test_where_requests_cannot_share_waits_each_waiting_request_checks_itself():
-    # workerd: a request awaiting a check another request started would never be woken.
+def unshared() -> tuple[Harness, HealthMonitor, asyncio.Event]:
+    """A monitor on a runtime whose requests cannot share waits (workerd), its checks held until the event is set."""
     h = Harness.local()
     h.platform = dataclasses.replace(h.platform, shared_waits=False)
     release = asyncio.Event()
     h.upstream.health = gated(release)
-    m = monitor(h)
+    return h, monitor(h), release
+
+
+async def test_where_requests_cannot_share_waits_each_waiting_request_checks_itself():
+    # workerd: a request awaiting a check another request started would never be woken.
+    h, m, release = unshared()
     waiting = [asyncio.ensure_future(m.gate(BUN)) for _ in range(3)]
     await asyncio.sleep(0)
     release.set()
@@ -165,11 +170,7 @@ async def test_where_requests_cannot_share_waits_each_waiting_request_checks_its
 
 
 async def test_where_requests_cannot_share_waits_the_listing_checks_itself_too():
-    h = Harness.local()
-    h.platform = dataclasses.replace(h.platform, shared_waits=False)
-    release = asyncio.Event()
-    h.upstream.health = gated(release)
-    m = monitor(h)
+    h, m, release = unshared()
     first = asyncio.ensure_future(m.gate(BUN))
     await asyncio.sleep(0)
     listing = asyncio.ensure_future(m.current(BUN))
@@ -182,11 +183,7 @@ async def test_where_requests_cannot_share_waits_the_listing_checks_itself_too()
 
 async def test_an_own_check_leaves_the_shared_one_registered():
     # The registered check is the one later callers find; a request's own check must not unregister it.
-    h = Harness.local()
-    h.platform = dataclasses.replace(h.platform, shared_waits=False)
-    release = asyncio.Event()
-    h.upstream.health = gated(release)
-    m = monitor(h)
+    _, m, release = unshared()
     first = asyncio.ensure_future(m.gate(BUN))
     await asyncio.sleep(0)
     registered = m._checks[f"{BUN.key} {BUN.url}"]
