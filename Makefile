@@ -68,8 +68,10 @@ lint: setup
 	cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent check:types
 
 # GTD_FULL_SUITE: the contract suite refuses to shrink to one external target here.
+# Two pytest processes side by side (the Docker suite and the rest), then the time per suite
+# (scripts/run_suites.py; --serial runs them one after the other).
 test: setup $(STAMPS)/system lint
-	GTD_FULL_SUITE=1 $(PY) -m pytest tests
+	GTD_FULL_SUITE=1 $(PY) scripts/run_suites.py
 
 # Everything but the Docker suite, for a quick loop while developing.
 test-fast: setup lint

@@ -11,7 +11,8 @@ Behaviour kept from the aiohttp client (tests/hardening checks it):
 
 * the request target goes out byte for byte as the client sent it, since a
   normalised path could name another resource on the backend;
-* refused/reset/unresolvable/closed-before-the-head → ``UpstreamConnectError``,
+* refused/reset/unresolvable/closed-before-the-head → ``UpstreamConnectError``
+  (names are resolved one lookup at a time per name, ``local_runner.resolver``),
   a reply that is not HTTP → ``UpstreamProtocolError``, a client body cut at
   its limit or its timeout → ``ClientFault`` carrying that body's 413/408;
 * a cancelled call closes its connection (the deadline in ``gateway.proxy``);
@@ -45,6 +46,7 @@ from gateway.urls import split_url
 
 from .bodies import UpstreamBody, Waker
 from .flow import WriteGate
+from .resolver import Resolver
 
 #: Buffered body bytes above which the upstream socket stops being read, so a
 #: slow client holds back a fast upstream instead of filling our memory.
@@ -430,8 +432,9 @@ class _Origin:
 class HttpFetch:
     """``runtime.UpstreamFetch`` over pooled keep-alive connections."""
 
-    def __init__(self, *, body_idle_timeout_s: float | None = None) -> None:
+    def __init__(self, *, body_idle_timeout_s: float | None = None, resolver: Resolver | None = None) -> None:
         self._idle_timeout_s = body_idle_timeout_s
+        self._resolver = resolver or Resolver()
         self._origins: dict[tuple[str, str], _Origin] = {}
         self._ssl: ssl.SSLContext | None = None
 
@@ -484,17 +487,26 @@ class HttpFetch:
         if failure is not None:
             raise ClientFault(failure) from None  # the client's body failed (413/408), not the backend
 
-    @staticmethod
-    async def _connect(origin: _Origin) -> _Connection:
+    async def _connect(self, origin: _Origin) -> _Connection:
         loop = asyncio.get_running_loop()
-        _, conn = await loop.create_connection(
-            lambda: _Connection(origin, loop),
-            origin.host,
-            origin.port,
-            ssl=origin.ssl,
-            server_hostname=origin.host if origin.ssl is not None else None,
-        )
-        return conn
+        # Resolved here, one lookup per name at a time (local_runner.resolver says why).
+        addresses = await self._resolver.addresses(origin.host, origin.port)
+        failure: OSError | None = None
+        for address in addresses:
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(origin, loop),
+                    address,
+                    origin.port,
+                    ssl=origin.ssl,
+                    server_hostname=origin.host if origin.ssl is not None else None,
+                )
+                return conn
+            except OSError as exc:
+                failure = exc
+        self._resolver.forget(origin.host, origin.port)
+        assert failure is not None  # addresses() never answers with none
+        raise failure
 
     async def close(self) -> None:
         for origin in self._origins.values():

@@ -13,10 +13,11 @@ What it does, in order (each step is timed, see ``Engine.timings``):
 3. ``base_images`` -- no registry is reachable, so base images are made from
    ``debootstrap --variant=minbase`` Debian bookworm root file systems, one per
    flavour (``ROOTFS_FLAVOURS``: python3, ruby + sinatra/sqlite3/puma,
-   postgresql; each cached as a tarball under ``/var/cache/gtd-docker/``, or
+   postgresql, elixir + mochiweb/p1_sqlite3; each cached as a tarball under ``/var/cache/gtd-docker/``, or
    ``.cache/docker/``), ``docker import``-ed and shaped into local stand-ins for
    ``python:3.11-slim``, ``oven/bun:1``, ``node:22-slim``,
-   ``ruby:3.1-slim-bookworm`` and ``postgres:15-bookworm``.
+   ``ruby:3.1-slim-bookworm`` and ``postgres:15-bookworm``, plus elixir-sqlite's
+   base (Debian has the libraries it needs; there is no public image with them).
 4. ``stop`` -- stops dockerd by its PID, then removes what it left on the host:
    the bridges it created (docker0 / br-*) and the iptables rules and DOCKER*
    chains that were not there before it started, and the temp folder.
@@ -58,10 +59,12 @@ DEBIAN_MIRROR = os.environ.get("GTD_DEBIAN_MIRROR", "http://deb.debian.org/debia
 # python3-pip so the python stand-in behaves like python:3.11-slim (``python -m
 # pip``; also the base of the bun and node stand-ins); Ruby with the gems
 # ruby-sqlite needs (there is no gem server offline); PostgreSQL 15 (bookworm's,
-# the same major version as postgres:15-bookworm).
+# the same major version as postgres:15-bookworm); Elixir with the Erlang
+# libraries elixir-sqlite uses (no hex server offline either).
 ROOTFS_FLAVOURS = {
     "python": ["python3", "python3-pip"],
     "ruby": ["ruby", "ruby-sinatra", "ruby-sqlite3", "puma"],
+    "elixir": ["elixir", "erlang-p1-sqlite3", "erlang-mochiweb"],
     "postgres": ["postgresql"],
 }
 ROOTFS_PACKAGES = ROOTFS_FLAVOURS["python"]
@@ -77,6 +80,7 @@ BASE_IMAGES = {
     "bun": "gtd-local/bun:1",
     "node": "gtd-local/node:22-slim",
     "ruby": "gtd-local/ruby:3.1-slim-bookworm",
+    "elixir": "gtd-local/elixir:1.14-bookworm",
     "postgres": "gtd-local/postgres:15-bookworm",
 }
 
@@ -521,6 +525,16 @@ class Engine:
                 BASE_IMAGES["ruby"],
                 f"FROM {roots['ruby']}\n"
                 'RUN ruby -e \'require "sinatra/base"; require "sqlite3"; require "puma"\' && puma --version\n',
+            )
+            # elixir-sqlite's base: Debian's Elixir 1.14 / OTP 25 with mochiweb and p1_sqlite3
+            # (the Dockerfile sees them and installs nothing)
+            self._build(
+                ctx,
+                BASE_IMAGES["elixir"],
+                f"FROM {roots['elixir']}\n"
+                "RUN elixir --version && erl -noshell -eval "
+                "'halt(case {code:which(mochiweb_http), code:which(sqlite3)} of "
+                "{non_existing, _} -> 1; {_, non_existing} -> 1; _ -> 0 end)'\n",
             )
             # postgres:15-bookworm stand-in: Debian's PostgreSQL 15 with the image's
             # interface (entry point, PGDATA, PATH, CMD, stop signal); the cluster

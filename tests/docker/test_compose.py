@@ -53,17 +53,25 @@ DOCKERFILES = [
     REPO / "backends" / "cf-d1" / "Dockerfile",
     REPO / "backends" / "ruby-sqlite" / "Dockerfile",
     REPO / "backends" / "python-postgres" / "Dockerfile",
+    REPO / "backends" / "elixir-sqlite" / "Dockerfile",
     REPO / "frontend" / "Dockerfile",
 ]
 TIMINGS_FILE = REPO / ".cache" / "docker-test-timings.json"
 PROJECT = "gtdtest"
-BACKEND_PORTS = {"bun-sqlite": 3001, "cf-d1": 8787, "ruby-sqlite": 3003, "python-postgres": 3004}
+BACKEND_PORTS = {
+    "bun-sqlite": 3001,
+    "cf-d1": 8787,
+    "ruby-sqlite": 3003,
+    "python-postgres": 3004,
+    "elixir-sqlite": 3005,
+}
 # Everything on backend-network but the gateway: the backends and PostgreSQL.
 ISOLATED_PORTS = {**BACKEND_PORTS, "postgres": 5432}
 # Services whose data must survive a restart -> (services restarted, the one holding the volume, mount point)
 PERSISTENT = {
     "bun-sqlite": (["bun-sqlite"], "bun-sqlite", "/data"),
     "ruby-sqlite": (["ruby-sqlite"], "ruby-sqlite", "/data"),
+    "elixir-sqlite": (["elixir-sqlite"], "elixir-sqlite", "/data"),
     "python-postgres": (["postgres", "python-postgres"], "postgres", "/var/lib/postgresql/data"),
 }
 SERVICES = ["frontend", "gateway", *BACKEND_PORTS, "postgres"]  # stop order: outside in
@@ -94,6 +102,9 @@ def hadolint_bin() -> str:
 
 
 API_KEY = "test-" + uuid.uuid4().hex  # the gateway's secret for this run (passed by env, as from .env)
+# The gateway's health windows for this stack (docker-compose.yml passes them through; defaults 30 / 5).
+HEALTH_TTL_S = 5
+HEALTH_RETRY_S = 1
 
 
 def http(
@@ -260,6 +271,7 @@ def test_compose_config_is_valid(tmp_path):
         "BUN_BASE_IMAGE": "x/bun",
         "NODE_BASE_IMAGE": "x/node",
         "RUBY_BASE_IMAGE": "x/ruby",
+        "ELIXIR_BASE_IMAGE": "x/elixir",
         "PYTHON_POSTGRES_BASE_IMAGE": "x/python",
         "FRONTEND_BASE_IMAGE": "x/node",
         "POSTGRES_IMAGE": "x/postgres",
@@ -364,6 +376,7 @@ class Stack:
                 "BUN_BASE_IMAGE": engine_mod.BASE_IMAGES["bun"],
                 "NODE_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
                 "RUBY_BASE_IMAGE": engine_mod.BASE_IMAGES["ruby"],
+                "ELIXIR_BASE_IMAGE": engine_mod.BASE_IMAGES["elixir"],
                 "PYTHON_POSTGRES_BASE_IMAGE": engine_mod.BASE_IMAGES["python"],
                 "FRONTEND_BASE_IMAGE": engine_mod.BASE_IMAGES["node"],
                 "POSTGRES_IMAGE": engine_mod.BASE_IMAGES["postgres"],
@@ -371,6 +384,9 @@ class Stack:
                 "FRONTEND_HOST_IP": "127.0.0.1",
                 "POSTGRES_PASSWORD": self.pg_password,
                 "API_KEY": API_KEY,
+                # Short health windows so test_failures.py sees a backend go red and come back in seconds.
+                "HEALTH_TTL_S": str(HEALTH_TTL_S),
+                "HEALTH_RETRY_S": str(HEALTH_RETRY_S),
                 "DOCKER_BUILDKIT": "0",  # classic builder: no buildx needed, no network
                 "COMPOSE_PARALLEL_LIMIT": "3",
             }
@@ -447,34 +463,7 @@ class Stack:
                 self.engine.stop()
 
 
-@pytest.fixture(scope="module")
-def stack(request):
-    timings = engine_mod.Timings()
-    t0 = time.monotonic()
-    st = Stack(timings)
-
-    def finish():
-        try:
-            st.close()
-        finally:
-            extra = {
-                "wall_seconds": round(time.monotonic() - t0, 2),
-                "gateway_port": st.port,
-                "frontend_port": st.frontend_port,
-                "engine_version": getattr(st, "engine_version", None),
-                "image_sizes": getattr(st, "sizes", None),
-            }
-            timings.write(TIMINGS_FILE, extra)
-            request.config._gtd_docker_timings = {**timings.steps, **extra}
-
-    request.addfinalizer(finish)
-    try:
-        st.start()
-        st.engine_version = st.docker("version", "--format", "{{.Server.Version}}").strip()
-        st.sizes = st.image_sizes()
-    except Exception as exc:  # the engine or the stack not coming up is a failure, never a skip
-        pytest.fail(f"docker stack did not start: {exc}\n--- dockerd log ---\n{st.engine.log_tail()}", pytrace=False)
-    return st
+# The `stack` fixture (session scope, shared with test_failures.py) is in conftest.py.
 
 
 def test_gateway_health(stack):
@@ -677,7 +666,7 @@ def test_frontend_cannot_reach_a_backend_directly(stack):
 
     # control: the same probe reaches the gateway, on the network they share
     assert connect("gateway", 8787) == "CONNECTED"
-    for backend in ("ruby-sqlite", "bun-sqlite"):
+    for backend in ("ruby-sqlite", "bun-sqlite", "elixir-sqlite"):
         port = BACKEND_PORTS[backend]
         # by name: Docker's DNS knows no such name on frontend-network; the
         # lookup fails or (its upstream being unreachable as well) times out

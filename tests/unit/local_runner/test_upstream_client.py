@@ -22,6 +22,7 @@ from gateway.errors import (
 from gateway.headers import HeaderMap
 from local_runner.bodies import UpstreamBody
 from local_runner.platform import discard
+from local_runner.resolver import Resolver
 from local_runner.upstream_client import HIGH_WATER, HttpFetch
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -429,3 +430,56 @@ async def test_discard_reuses_a_complete_body_and_closes_an_unread_one(fetch):
         await discard((await fetch("GET", up.url + "/", HeaderMap(), None)).body)
         await discard((await fetch("GET", up.url + "/", HeaderMap(), None)).body)
         assert up.connections == 1
+
+
+# -- name lookups (local_runner.resolver) ----------------------------------------------------
+
+
+async def test_a_name_whose_lookup_hangs_does_not_hold_up_another_backend():
+    held = asyncio.Event()
+    calls: list[str] = []
+
+    async def lookup(host: str, port: int) -> list[str]:
+        calls.append(host)
+        if host == "frozen.internal":
+            await held.wait()  # Docker's DNS for a killed container: no answer for 10 s
+        return ["127.0.0.1"]
+
+    client = HttpFetch(resolver=Resolver(lookup))
+    try:
+        async with await serve(lambda u: keep_alive(ok(), u)) as up:
+            port = up.url.rsplit(":", 1)[1]
+            stuck = [
+                asyncio.ensure_future(client("GET", f"http://frozen.internal:{port}/", HeaderMap(), None, 0.2))
+                for _ in range(5)
+            ]
+            response = await client("GET", f"http://alive.internal:{port}/", HeaderMap(), None, 5)
+            assert response.status == 200
+            assert await read_all(response.body) == b"hello"
+            for request in stuck:
+                with pytest.raises(UpstreamTimeoutError):
+                    await request
+            assert calls.count("frozen.internal") == 1
+    finally:
+        held.set()
+        await client.close()
+
+
+async def test_a_refused_connect_forgets_the_names_addresses():
+    calls: list[str] = []
+
+    async def lookup(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    client = HttpFetch(resolver=Resolver(lookup))
+    try:
+        async with await serve(lambda u: keep_alive(ok(), u)) as up:
+            port = int(up.url.rsplit(":", 1)[1])
+        # The server is gone: its port refuses. A restarted backend may be elsewhere: look it up again.
+        for _ in range(2):
+            with pytest.raises(UpstreamConnectError):
+                await client("GET", f"http://moved.internal:{port}/", HeaderMap(), None, 5)
+        assert calls == ["moved.internal", "moved.internal"]
+    finally:
+        await client.close()

@@ -1,0 +1,151 @@
+"""Run the test suites as two pytest processes side by side, then print where the time went.
+
+    .venv/bin/python scripts/run_suites.py            # what `make test` runs
+    .venv/bin/python scripts/run_suites.py --serial   # one after the other (to compare)
+
+Why two: the Docker suite (tests/docker) spends most of its ~10 minutes waiting
+on image builds and container start-up, the rest of the suites mostly on
+servers they start; on two cores they overlap well, and neither shares a
+process, port or data folder with the other (every server runs on a free port
+with temporary data; the Docker suite has its own engine). The main group
+streams to the terminal; the Docker group writes to
+``.cache/test-results/docker.log``, printed after the main group ends.
+
+At the end: a table of suites (a folder under tests/) with their test count,
+failures and summed test time (setup + call + teardown, from JUnit XML), each
+group's wall time, and one closing line ``total: N passed, N failed, N
+skipped``. The exit status is non-zero when any group failed or ran no test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / ".cache" / "test-results"
+
+
+@dataclass
+class Group:
+    """One pytest process: its arguments, and whether its output streams live."""
+
+    name: str
+    args: list[str]
+    live: bool
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    wall_s: float = 0.0
+    log: Path = field(init=False)
+    junit: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = RESULTS / f"{self.name}.log"
+        self.junit = RESULTS / f"{self.name}.xml"
+
+    def start(self, extra: list[str]) -> None:
+        argv = [sys.executable, "-m", "pytest", *self.args, f"--junitxml={self.junit}", *extra]
+        self.started = time.monotonic()
+        out = None if self.live else open(self.log, "wb")  # noqa: SIM115 — closed when the process ends
+        self.process = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT if out else None)
+        if out is not None:
+            out.close()  # the child holds its own descriptor
+
+    def wait(self) -> int:
+        assert self.process is not None
+        code = self.process.wait()
+        self.wall_s = time.monotonic() - self.started
+        return code
+
+
+def groups() -> list[Group]:
+    return [
+        Group("main", ["tests", "--ignore=tests/docker"], live=True),
+        Group("docker", ["tests/docker"], live=False),
+    ]
+
+
+@dataclass
+class Suite:
+    tests: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def read_junit(path: Path) -> dict[str, Suite]:
+    """Per suite (``tests/<folder>``): counts and summed time of its test cases."""
+    suites: dict[str, Suite] = defaultdict(Suite)
+    if not path.exists():
+        return suites
+    for case in ET.parse(path).getroot().iter("testcase"):
+        # classname is dotted: tests.contract.test_tasks.TestX → "contract"
+        parts = (case.get("classname") or "").split(".")
+        name = parts[1] if len(parts) > 1 and parts[0] == "tests" else parts[0] or "?"
+        suite = suites[name]
+        suite.tests += 1
+        suite.seconds += float(case.get("time") or 0)
+        if case.find("failure") is not None or case.find("error") is not None:
+            suite.failed += 1
+        elif case.find("skipped") is not None:
+            suite.skipped += 1
+    return suites
+
+
+def report(done: list[Group], codes: dict[str, int], total_wall: float) -> int:
+    rows: dict[str, Suite] = {}
+    for group in done:
+        rows.update(read_junit(group.junit))
+    print("\n=== time by suite (summed test time; groups run side by side) ===")
+    print(f"{'suite':<12} {'tests':>6} {'failed':>6} {'skipped':>7} {'seconds':>8}")
+    for name, suite in sorted(rows.items(), key=lambda item: -item[1].seconds):
+        print(f"{name:<12} {suite.tests:>6} {suite.failed:>6} {suite.skipped:>7} {suite.seconds:>8.1f}")
+    for group in done:
+        print(f"group {group.name:<8} wall {group.wall_s:7.1f} s  exit {codes[group.name]}")
+    print(f"all groups wall {total_wall:.1f} s")
+    tests = sum(suite.tests for suite in rows.values())
+    failed = sum(suite.failed for suite in rows.values())
+    skipped = sum(suite.skipped for suite in rows.values())
+    print(f"total: {tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    bad = [name for name, code in codes.items() if code != 0]
+    if bad or tests == 0:
+        print(f"failed groups: {', '.join(bad) or 'none ran a test'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serial", action="store_true", help="run the groups one after the other")
+    parser.add_argument("pytest_args", nargs="*", help="passed to every pytest process (after --)")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    todo = groups()
+    codes: dict[str, int] = {}
+    if args.serial:
+        for group in todo:
+            group.live = True
+            group.start(args.pytest_args)
+            codes[group.name] = group.wait()
+    else:
+        for group in todo:
+            group.start(args.pytest_args)
+        for group in todo:
+            codes[group.name] = group.wait()
+            if not group.live:
+                print(f"\n=== {group.name} group output ({group.log}) ===", flush=True)
+                sys.stdout.write(group.log.read_text(errors="replace"))
+    return report(todo, codes, time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
