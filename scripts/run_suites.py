@@ -1,20 +1,25 @@
-"""Run the test suites as two pytest processes side by side, then print where the time went.
+"""Run the test suites as three pytest processes side by side, then print where the time went.
 
     .venv/bin/python scripts/run_suites.py            # what `make test` runs
     .venv/bin/python scripts/run_suites.py --serial   # one after the other (to compare)
 
-Why two: the Docker suite (tests/docker) spends most of its ~10 minutes waiting
-on image builds and container start-up, the rest of the suites mostly on
-servers they start; on two cores they overlap well, and neither shares a
-process, port or data folder with the other (every server runs on a free port
-with temporary data; the Docker suite has its own engine). The main group
-streams to the terminal; the Docker group writes to
-``.cache/test-results/docker.log``, printed after the main group ends.
+Why side by side: most of the suites' time is spent waiting -- the Docker
+suite (tests/docker) on image builds and containers, the browser suite
+(tests/browser) on servers, pages and the outages it stages, the rest on the
+servers they start -- so on two cores the user and system CPU of a whole run
+is well under one core's worth of its wall time (docs/benchmarks.md, "make
+test"). The three groups share no process, port or data folder: every server
+runs on a free port with temporary data, and the Docker suite has its own
+engine. The one thing two suites would both build, the web app
+(tests/browser, tests/contract/test_run_stack.py), is built once before they
+start (``devstack.services.build_frontend``, a no-op when it is up to date).
 
-At the end: a table of suites (a folder under tests/) with their test count,
+The main group streams to the terminal; the others write to
+``.cache/test-results/<group>.log``, printed after the main group ends. At
+the end: a table of suites (a folder under tests/) with their test count,
 failures and summed test time (setup + call + teardown, from JUnit XML), each
 group's wall time, and one closing line ``total: N passed, N failed, N
-skipped``. The exit status is non-zero when any group failed or ran no test.
+skipped``. The exit status is non-zero when any group failed or no test ran.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / ".cache" / "test-results"
+#: How often the runner looks whether a group has ended (its wall time is read then).
+POLL_S = 0.5
 
 
 @dataclass
@@ -58,18 +65,30 @@ class Group:
         if out is not None:
             out.close()  # the child holds its own descriptor
 
-    def wait(self) -> int:
+    def poll(self) -> int | None:
+        """The exit status once the process has ended (its wall time recorded then), else None."""
         assert self.process is not None
-        code = self.process.wait()
-        self.wall_s = time.monotonic() - self.started
+        code = self.process.poll()
+        if code is not None and not self.wall_s:
+            self.wall_s = time.monotonic() - self.started
         return code
 
 
 def groups() -> list[Group]:
     return [
-        Group("main", ["tests", "--ignore=tests/docker"], live=True),
+        Group("main", ["tests", "--ignore=tests/docker", "--ignore=tests/browser"], live=True),
         Group("docker", ["tests/docker"], live=False),
+        Group("browser", ["tests/browser"], live=False),
     ]
+
+
+def prepare() -> None:
+    """Build what two groups would otherwise both build at once (the web app), once, before they start."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from devstack.services import build_frontend
+
+    print("building the web app if it changed (log: .cache/test-results/frontend-build.log)", flush=True)
+    build_frontend(RESULTS)
 
 
 @dataclass
@@ -130,16 +149,23 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     todo = groups()
     codes: dict[str, int] = {}
+    prepare()
     if args.serial:
         for group in todo:
             group.live = True
             group.start(args.pytest_args)
-            codes[group.name] = group.wait()
+            while (code := group.poll()) is None:
+                time.sleep(POLL_S)
+            codes[group.name] = code
     else:
         for group in todo:
             group.start(args.pytest_args)
+        while len(codes) < len(todo):
+            for group in todo:
+                if group.name not in codes and (code := group.poll()) is not None:
+                    codes[group.name] = code
+            time.sleep(POLL_S)
         for group in todo:
-            codes[group.name] = group.wait()
             if not group.live:
                 print(f"\n=== {group.name} group output ({group.log}) ===", flush=True)
                 sys.stdout.write(group.log.read_text(errors="replace"))
