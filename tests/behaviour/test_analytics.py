@@ -137,7 +137,9 @@ def test_an_unhealthy_backend_is_503_with_no_upstream_exchange(gw, upstreams):
 
 
 def test_a_refused_upstream_is_5xx_with_failure_kind_refused(gw, upstreams):
-    echo(gw.get("/before", headers={**AUTH, "x-backend": "fragile"}))
+    # Its point first: written after the answer, it could otherwise land among the next request's.
+    before, _ = point_of(gw, lambda: gw.get("/before", headers={**AUTH, "x-backend": "fragile"}))
+    echo(before)
     upstreams["fragile"].stop()  # the port now refuses connections
     response, point = point_of(gw, lambda: gw.get("/after", headers={**AUTH, "x-backend": "fragile"}))
     assert_error(response, 503, "backend_unavailable")
