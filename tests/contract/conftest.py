@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +47,7 @@ import httpx
 import pytest
 
 from devstack import services
-from devstack.process import ServiceError, free_port
+from devstack.process import Service, ServiceError, free_port
 from tests.support.processes import start_or_fail
 
 from .spec import ContractChecker, load_spec
@@ -97,13 +97,20 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs")
 
 
-@pytest.fixture(scope="session")
-def bun_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
+def sqlite_backend(
+    recipe: Callable[[int, Path, Path], Service], name: str, tmp: pytest.TempPathFactory, logs_dir: Path
+) -> Iterator[str]:
+    """A SQLite backend from its devstack recipe on a free port with its own data folder: its URL while it runs."""
     port = free_port()
-    service = services.bun_sqlite(port, tmp_path_factory.mktemp("bun-sqlite"), logs_dir)
+    service = recipe(port, tmp.mktemp(name), logs_dir)
     start_or_fail(service, BACKEND_DEADLINE_S)
     yield f"http://127.0.0.1:{port}"
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def bun_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
+    yield from sqlite_backend(services.bun_sqlite, "bun-sqlite", tmp_path_factory, logs_dir)
 
 
 @pytest.fixture(scope="session")
@@ -122,20 +129,12 @@ def cf_d1_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Itera
 
 @pytest.fixture(scope="session")
 def ruby_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
-    port = free_port()
-    service = services.ruby_sqlite(port, tmp_path_factory.mktemp("ruby-sqlite"), logs_dir)
-    start_or_fail(service, BACKEND_DEADLINE_S)
-    yield f"http://127.0.0.1:{port}"
-    service.stop()
+    yield from sqlite_backend(services.ruby_sqlite, "ruby-sqlite", tmp_path_factory, logs_dir)
 
 
 @pytest.fixture(scope="session")
 def elixir_sqlite_url(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[str]:
-    port = free_port()
-    service = services.elixir_sqlite(port, tmp_path_factory.mktemp("elixir-sqlite"), logs_dir)
-    start_or_fail(service, BACKEND_DEADLINE_S)
-    yield f"http://127.0.0.1:{port}"
-    service.stop()
+    yield from sqlite_backend(services.elixir_sqlite, "elixir-sqlite", tmp_path_factory, logs_dir)
 
 
 @pytest.fixture(scope="session")

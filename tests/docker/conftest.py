@@ -59,6 +59,26 @@ def stack(request: pytest.FixtureRequest) -> Any:
     return st
 
 
+@pytest.fixture(scope="session")
+def chromium(stack: Any) -> Any:
+    """Debian's Chromium (never a Playwright download), driven by Playwright; one for the whole Docker suite."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from .test_compose import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)", pytrace=False)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Prints the docker stack's step timings (and the outage figures) at the end of the run."""
     timings = getattr(config, "_gtd_docker_timings", None)

@@ -590,22 +590,6 @@ def test_frontend_answers_on_its_published_port(stack):
         assert f'data-backend="{backend}"' in page, backend
 
 
-@pytest.fixture(scope="module")
-def chromium(stack):
-    """Debian's Chromium (never a Playwright download), driven by Playwright."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.mark.parametrize("backend", list(BACKEND_PORTS))
 def test_task_captured_in_the_page_lands_in_the_chosen_backend(stack, chromium, backend):
     from playwright.sync_api import expect

@@ -45,7 +45,7 @@ import pytest
 
 # Relative: the very module pytest collected (its API_KEY is the stack's), not a second copy of it.
 from . import test_compose
-from .test_compose import API_KEY, CHROMIUM, HEALTH_TTL_S, REPO, compose_bin
+from .test_compose import API_KEY, HEALTH_TTL_S, REPO, compose_bin
 
 request_json = test_compose.http  # one request through the gateway on 127.0.0.1
 
@@ -179,13 +179,17 @@ def container_id(stack: Any, service: str) -> str:
     return containers(stack)[service].id
 
 
-def docker_kill(service: str) -> Callable[[Any], None]:
-    """``docker kill``: SIGKILL to the container; the engine then keeps it down until the next start."""
+def docker(verb: str, service: str) -> Callable[[Any], None]:
+    """``docker <verb>`` on the service's container, as a fault or its end.
 
-    def inject(stack: Any) -> None:
-        stack.docker("kill", container_id(stack, service))
+    ``kill``: SIGKILL, and the engine then keeps it down until the next start; ``pause``: every
+    process frozen (cgroup freezer) while its sockets still accept; ``unpause``: thawed.
+    """
 
-    return inject
+    def act(stack: Any) -> None:
+        stack.docker(verb, container_id(stack, service))
+
+    return act
 
 
 def compose_start(service: str) -> Callable[[Any], None]:
@@ -193,22 +197,6 @@ def compose_start(service: str) -> Callable[[Any], None]:
 
     def recover(stack: Any) -> None:
         stack.compose("start", service)
-
-    return recover
-
-
-def docker_pause(service: str) -> Callable[[Any], None]:
-    """``docker pause``: every process of the container frozen (cgroup freezer); its sockets still accept."""
-
-    def inject(stack: Any) -> None:
-        stack.docker("pause", container_id(stack, service))
-
-    return inject
-
-
-def docker_unpause(service: str) -> Callable[[Any], None]:
-    def recover(stack: Any) -> None:
-        stack.docker("unpause", container_id(stack, service))
 
     return recover
 
@@ -248,7 +236,7 @@ OUTAGES = {
     "kill-ruby-sqlite": Outage(
         "ruby-sqlite",
         "ruby-sqlite",
-        docker_kill("ruby-sqlite"),
+        docker("kill", "ruby-sqlite"),
         compose_start("ruby-sqlite"),
         restarted=frozenset({"ruby-sqlite"}),
         engine_restarts=0,
@@ -257,8 +245,8 @@ OUTAGES = {
     "pause-ruby-sqlite": Outage(
         "ruby-sqlite",
         "ruby-sqlite",
-        docker_pause("ruby-sqlite"),
-        docker_unpause("ruby-sqlite"),
+        docker("pause", "ruby-sqlite"),
+        docker("unpause", "ruby-sqlite"),
         restarted=frozenset(),
         engine_restarts=0,
         down_states=frozenset({"paused"}),
@@ -266,7 +254,7 @@ OUTAGES = {
     "kill-postgres": Outage(
         "postgres",
         "python-postgres",
-        docker_kill("postgres"),
+        docker("kill", "postgres"),
         compose_start("postgres"),
         restarted=frozenset({"postgres"}),
         engine_restarts=0,
@@ -463,22 +451,6 @@ def test_the_failed_container_runs_again_in_place(outage_run: Run) -> None:
 # -- the same through the web app's published port, in a real browser ---------------
 
 
-@pytest.fixture(scope="module")
-def debian_chromium(stack: Any) -> Any:
-    """Debian's Chromium (never a Playwright download), driven by Playwright, as in test_compose.py."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def await_shown(stack: Any, backend: str, health: str) -> float:
     """Seconds until ``/_gateway/backends`` shows ``backend`` as ``health`` (traffic to it meanwhile)."""
     t0 = time.monotonic()
@@ -491,14 +463,14 @@ def await_shown(stack: Any, backend: str, health: str) -> float:
         time.sleep(POLL_S)
 
 
-def test_a_capture_queued_in_the_page_during_an_outage_is_delivered_once(stack: Any, debian_chromium: Any) -> None:
+def test_a_capture_queued_in_the_page_during_an_outage_is_delivered_once(stack: Any, chromium: Any) -> None:
     """``docker kill`` ruby-sqlite with the app open on it: the capture waits in the browser, then lands once."""
     from playwright.sync_api import expect
 
     backend = "ruby-sqlite"
     title = f"queued in the page {uuid.uuid4().hex[:8]}"
     await_healthy(stack, backend)
-    context = debian_chromium.new_context(base_url=f"http://127.0.0.1:{stack.frontend_port}")
+    context = chromium.new_context(base_url=f"http://127.0.0.1:{stack.frontend_port}")
     try:
         page = context.new_page()
         page.goto("/")
@@ -507,7 +479,7 @@ def test_a_capture_queued_in_the_page_during_an_outage_is_delivered_once(stack: 
             choice.click()  # a form posting to a Server Action; the choice goes into a cookie
         expect(choice).to_have_attribute("aria-pressed", "true")
         t0 = time.monotonic()
-        docker_kill(backend)(stack)
+        docker("kill", backend)(stack)
         try:
             await_shown(stack, backend, "unhealthy")
             box = page.get_by_label("Capture to inbox")
