@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import benchlib  # noqa: E402
+import large  # noqa: E402
 import report  # noqa: E402
 import workload  # noqa: E402
 
@@ -93,7 +94,9 @@ def running_stack(backends: list[str], workdir: Path) -> Iterator[Stack]:
         settings = {"ENVIRONMENT": "local", "HEALTH_TTL_S": "30"}
         for backend_id, url in stack.urls.items():
             settings[f"BACKEND_{backend_id.upper().replace('-', '_')}_URL"] = url
-        gateway = services.twin(port, settings, logs / "gateway.log", ["--log-file", str(logs / "gateway-requests.log")])
+        gateway = services.twin(
+            port, settings, logs / "gateway.log", ["--log-file", str(logs / "gateway-requests.log")]
+        )
         _start(stop, gateway)
         stack.gateway = f"http://127.0.0.1:{port}"
         assert gateway.process is not None
@@ -190,11 +193,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed-concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default bench/results)")
     parser.add_argument("--keep-workdir", action="store_true")
+    parser.add_argument(
+        "--large-tasks", type=int, default=10_000, help="tasks imported for the whole-system phase (0 skips it)"
+    )
+    parser.add_argument("--large-samples", type=int, help="samples per cell in that phase (default 30; --quick 10)")
     args = parser.parse_args(argv)
     args.tasks = args.tasks or (200 if args.quick else 1000)
     args.rounds = args.rounds or (1 if args.quick else 2)
     args.duration = args.duration or (0.8 if args.quick else 6.0)
     args.warmup = args.warmup if args.warmup is not None else (0.2 if args.quick else 1.0)
+    args.large_samples = args.large_samples or (10 if args.quick else 30)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.profiles = [p.strip() for p in args.profiles.split(",")]
     for profile in args.profiles:
@@ -213,6 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with running_stack(args.backends, workdir) as stack:
             raw = asyncio.run(bench(args, stack))
+            whole = (
+                large.run(
+                    stack.urls,
+                    stack.gateway,
+                    tasks=args.large_tasks,
+                    rounds=args.rounds,
+                    samples=args.large_samples,
+                    heavy_samples=1 if args.quick else 3,
+                    log=benchlib.log,
+                )
+                if args.large_tasks
+                else None
+            )
         results = report.summarise(raw["cells"])
         document = {
             "kind": "bench-backends",
@@ -232,11 +253,14 @@ def main(argv: list[str] | None = None) -> int:
             "seed_s": round(raw["seed_s"], 2),
             "seed_per_backend_s": raw["seed_per_backend_s"],
             **results,
+            "large": whole,
         }
         paths = report.write(document, args.out)
         for path in paths:
             benchlib.log(f"wrote {path}")
         print(report.markdown(document))
+        if whole:
+            print(large.markdown(whole))
     finally:
         if args.keep_workdir:
             benchlib.log(f"kept {workdir}")

@@ -17,8 +17,9 @@ ALLOW_HEADERS = (
     " x-request-id"
 )
 #: What a browser script may read of an answer: the request id, which backend served it, the timing split,
-#: and whether a POST was a replay of an earlier one with the same Idempotency-Key.
-EXPOSE_HEADERS = "x-request-id, x-backend, x-backend-location, server-timing, idempotent-replayed"
+#: whether a POST was a replay of an earlier one with the same Idempotency-Key, and the task a completed
+#: recurring one made (contract v2's Next-Occurrence-Id, which an undo deletes).
+EXPOSE_HEADERS = "x-request-id, x-backend, x-backend-location, server-timing, idempotent-replayed, next-occurrence-id"
 MAX_AGE_S = "600"
 
 

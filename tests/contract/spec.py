@@ -4,8 +4,10 @@
 path and method, asserts the status is one the spec documents for it, and
 validates the JSON body against that response's schema (JSON Schema 2020-12,
 with real checks for the ``uuid``, ``date`` and ``date-time`` formats).
-Unknown routes must answer the ``Error`` schema with 404, and methods the
-spec does not list must answer 405 with ``Allow``.
+Documented response headers that are present (``Next-Occurrence-Id``,
+``Idempotent-Replayed``) must match their schema. Unknown routes must answer
+the ``Error`` schema with 404, and methods the spec does not list must answer
+405 with ``Allow``.
 """
 
 from __future__ import annotations
@@ -128,12 +130,24 @@ class ContractChecker:
         )
         node, pointer = self._deref(documented[str(status)])
         base = pointer or f"/paths/{_escape(template)}/{method}/responses/{status}"
+        self._check_headers(response, node, base)
         content = node.get("content")
         if content is None:
             assert response.content == b"", f"{status} must not have a body, got {response.text[:200]!r}"
             return
         assert "application/json" in content, f"spec gives no JSON body for {status}"
         self._check_json(response, f"{base}/content/application~1json/schema")
+
+    def _check_headers(self, response: httpx.Response, node: dict[str, Any], base: str) -> None:
+        """Every header the spec documents for this response (e.g. ``Next-Occurrence-Id``) matches its schema."""
+        for name, header in node.get("headers", {}).items():
+            value = response.headers.get(name)
+            if value is None:
+                continue
+            header, header_pointer = self._deref(header)
+            pointer = f"{header_pointer or base + '/headers/' + _escape(name)}/schema"
+            errors = list(self.validator(pointer).iter_errors(value))
+            assert not errors, f"header {name}: {value!r} does not match the spec ({errors[0].message})"
 
     def _check_json(self, response: httpx.Response, pointer: str) -> None:
         content_type = response.headers.get("content-type", "")

@@ -17,6 +17,8 @@ def test_create_project_with_only_name_applies_defaults(api):
     assert project["name"] == "Garden"
     assert project["status"] == "active"
     assert project["notes"] is None
+    assert project["reviewed_on"] is None
+    assert project["task_counts"] == {"open": 0, "done": 0, "next": 0}
     assert project["created_at"] == project["updated_at"]
     assert response.headers["location"] == f"/projects/{project['id']}"
 
@@ -67,7 +69,7 @@ def test_list_projects_returns_object_newest_first(api):
     ids = _ids(api.get("/projects"))
     positions = [ids.index(p["id"]) for p in (c, b, a)]
     assert positions == sorted(positions)
-    assert set(api.get("/projects").json()) == {"projects"}
+    assert api.get("/projects").json()["next_cursor"] is None
 
 
 def test_list_projects_filters_by_status(api):
@@ -154,7 +156,7 @@ def test_delete_project_keeps_its_tasks_with_null_project_id(api, unique_context
         after = api.get(f"/tasks/{task['id']}").json()
         assert after["project_id"] is None
         assert after["title"] == task["title"]
-    assert api.get("/tasks", params={"project_id": project["id"]}).json() == {"tasks": []}
+    assert api.get("/tasks", params={"project_id": project["id"]}).json() == {"tasks": [], "next_cursor": None}
     assert len(api.get("/tasks", params={"context": unique_context}).json()["tasks"]) == 2
 
 

@@ -8,10 +8,11 @@ def _ids(response) -> list[str]:
     return [t["id"] for t in response.json()["tasks"]]
 
 
-def test_list_tasks_returns_object_with_tasks_array(api):
+def test_list_tasks_returns_object_with_tasks_array_and_no_cursor(api):
     api.create_task()
     body = api.get("/tasks").json()
-    assert set(body) == {"tasks"}
+    assert set(body) == {"tasks", "next_cursor"}
+    assert body["next_cursor"] is None
     assert isinstance(body["tasks"], list) and body["tasks"]
 
 

@@ -44,6 +44,25 @@ INVALID_CREATE = [
     ({"title": "t", "id": MISSING}, "id"),
     ({"title": "t", "created_at": "2024-01-01T00:00:00.000Z"}, "created_at"),
     ({"title": "t", "updated_at": "2024-01-01T00:00:00.000Z"}, "updated_at"),
+    # v2 members
+    ({"title": "t", "defer_until": "2023-02-29"}, "defer_until"),
+    ({"title": "t", "defer_until": "2024-01-05T10:00:00Z"}, "defer_until"),
+    ({"title": "t", "defer_until": ""}, "defer_until"),
+    ({"title": "t", "defer_until": 20240105}, "defer_until"),
+    ({"title": "t", "repeat": "FREQ=DAILY"}, "repeat"),
+    ({"title": "t", "repeat": {"rule": "FREQ=DAILY"}}, "repeat"),
+    ({"title": "t", "repeat": {"from": "due"}}, "repeat"),
+    ({"title": "t", "repeat": {"rule": "FREQ=DAILY", "from": "start"}}, "repeat"),
+    ({"title": "t", "repeat": {"rule": "FREQ=DAILY", "from": "due", "until": "2030-01-01"}}, "repeat"),
+    ({"title": "t", "repeat": {"rule": 5, "from": "due"}}, "repeat"),
+    ({"title": "t", "repeat": []}, "repeat"),
+    ({"title": "t", "blocked_by": None}, "blocked_by"),
+    ({"title": "t", "blocked_by": MISSING}, "blocked_by"),
+    ({"title": "t", "blocked_by": [MISSING]}, "blocked_by"),
+    ({"title": "t", "blocked_by": ["not-a-uuid"]}, "blocked_by"),
+    ({"title": "t", "blocked_by": [5]}, "blocked_by"),
+    ({"title": "t", "blocked": True}, "blocked"),
+    ({"title": "t", "completed_at": "2024-01-01T00:00:00.000Z"}, "completed_at"),
 ]
 
 
@@ -97,7 +116,7 @@ def test_create_task_accepts_project_id_in_uppercase(api):
 def test_rejected_create_stores_nothing(api, unique_context):
     response = api.post("/tasks", json={"title": "t", "context": unique_context, "status": "nope"})
     assert response.status_code == 422
-    assert api.get("/tasks", params={"context": unique_context}).json() == {"tasks": []}
+    assert api.get("/tasks", params={"context": unique_context}).json() == {"tasks": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("body", ["[]", "[1, 2]", '"a string"', "42", "null", "true"])

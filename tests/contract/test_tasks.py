@@ -22,6 +22,11 @@ def test_create_task_with_only_title_applies_defaults(api):
     assert task["project_id"] is None
     assert task["context"] is None
     assert task["due_date"] is None
+    assert task["defer_until"] is None
+    assert task["repeat"] is None
+    assert task["blocked_by"] == []
+    assert task["blocked"] is False
+    assert task["completed_at"] is None
     assert uuid.UUID(task["id"]).version == 4
     assert task["created_at"] == task["updated_at"]
 

@@ -17,9 +17,9 @@ export function bunDriver(db: Database): SqlDriver {
     async batch(statements: SqlStatement[]) {
       // BEGIN IMMEDIATE: the write lock is taken up front; bun:sqlite is synchronous, so no
       // other request runs between the statements, and an exception rolls them all back.
-      db.transaction(() => {
-        for (const { sql, params } of statements) db.query(sql).run(...params);
-      }).immediate();
+      return db
+        .transaction(() => statements.map(({ sql, params }) => db.query(sql).run(...params).changes))
+        .immediate();
     },
   };
 }

@@ -5,14 +5,18 @@ import type { SqlDriver, SqlStatement, SqlValue } from "../../shared/src/app.ts"
 export interface D1BoundLike {
   all<T>(): Promise<{ results: T[] }>;
   first<T>(): Promise<T | null>;
-  run(): Promise<{ meta: { changes: number } }>;
+  run(): Promise<D1ResultLike>;
+}
+
+export interface D1ResultLike {
+  meta: { changes: number };
 }
 
 /** The parts of the D1Database binding this backend uses (no @cloudflare/workers-types dependency). */
 export interface D1Like {
   prepare(sql: string): { bind(...values: SqlValue[]): D1BoundLike };
   /** Runs the statements in order as one SQL transaction: any failure rolls back all of them. */
-  batch(statements: D1BoundLike[]): Promise<unknown[]>;
+  batch(statements: D1BoundLike[]): Promise<D1ResultLike[]>;
 }
 
 export function d1Driver(db: D1Like): SqlDriver {
@@ -27,7 +31,8 @@ export function d1Driver(db: D1Like): SqlDriver {
       return (await db.prepare(sql).bind(...params).run()).meta.changes;
     },
     async batch(statements: SqlStatement[]) {
-      await db.batch(statements.map(({ sql, params }) => db.prepare(sql).bind(...params)));
+      const results = await db.batch(statements.map(({ sql, params }) => db.prepare(sql).bind(...params)));
+      return results.map((result) => result.meta.changes);
     },
   };
 }

@@ -46,7 +46,14 @@ defmodule Gtd.RouterTest do
   end
 
   test "the fingerprint is SHA-256 of METHOD, path, newline and the body bytes" do
-    request = %Router.Request{method: "POST", raw_path: "/tasks", query: "", headers: %{}, read_body: fn -> "" end}
+    request = %Router.Request{
+      method: "POST",
+      raw_path: "/tasks",
+      query: "",
+      headers: %{},
+      read_body: fn _limit -> "" end
+    }
+
     expected = :crypto.hash(:sha256, "POST /tasks\n{}") |> Base.encode16(case: :lower)
     assert Router.fingerprint(request, "{}") == expected
   end
@@ -57,14 +64,21 @@ defmodule Gtd.RouterTest do
       raw_path: "/nope",
       query: "",
       headers: %{},
-      read_body: fn -> raise "never read" end
+      read_body: fn _limit -> raise "never read" end
     }
 
     assert {404, _headers, _body} = Router.call(request)
   end
 
   test "OPTIONS answers 204 with Allow on every route" do
-    request = %Router.Request{method: "OPTIONS", raw_path: "/tasks/x", query: "", headers: %{}, read_body: fn -> "" end}
+    request = %Router.Request{
+      method: "OPTIONS",
+      raw_path: "/tasks/x",
+      query: "",
+      headers: %{},
+      read_body: fn _limit -> "" end
+    }
+
     assert {204, headers, ""} = Router.call(request)
     assert {"allow", "GET, HEAD, PATCH, DELETE, OPTIONS"} in headers
   end
@@ -75,7 +89,7 @@ defmodule Gtd.RouterTest do
       raw_path: "/tasks",
       query: "",
       headers: %{"idempotency-key" => ["a b"]},
-      read_body: fn -> "" end
+      read_body: fn _limit -> "" end
     }
 
     assert {405, headers, _body} = Router.call(request)

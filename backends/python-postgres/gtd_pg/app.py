@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 
 from .http import log
 from .migrate import migrate
-from .routers import health, projects, tasks
+from .routers import health, projects, tasks, transfer
 from .routing import route_not_found
 from .settings import Settings, load_settings
 from .store import Store
@@ -53,7 +53,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         finally:
             await pool.close()
 
-    routes: list[BaseRoute] = [*health.router.routes, *tasks.router.routes, *projects.router.routes]
+    routes: list[BaseRoute] = [
+        *health.router.routes,
+        *tasks.router.routes,
+        *projects.router.routes,
+        *transfer.router.routes,
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.router.default = route_not_found

@@ -20,6 +20,8 @@ from .jsonparse import loads_flat, loads_iterative
 from .validation import JS_WHITESPACE, WS_CLASS
 
 MAX_BODY_BYTES = 1_048_576
+#: POST /import only (contract v2 §7): a whole export of a large store.
+MAX_IMPORT_BYTES = 32 * 1_048_576
 
 # application/json, application/*+json, optional parameters: /^application\/([\w.+-]+\+)?json\s*(;|$)/i
 # with JavaScript's \w (ASCII only) and \s.
@@ -70,8 +72,8 @@ def error_response(err: ApiError) -> Response:
     return json_response(err.status, err.body(), err.headers)
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, "payload_too_large", f"request body must be at most {MAX_BODY_BYTES} bytes")
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"request body must be at most {max_bytes} bytes")
 
 
 async def read_json(request: Request) -> Any:
@@ -79,22 +81,22 @@ async def read_json(request: Request) -> Any:
     return await parse_json(await read_body(request))
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw body bytes: 415 for a non-JSON Content-Type, 413 if too large."""
+async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body bytes: 415 for a non-JSON Content-Type, 413 if over `max_bytes`."""
     content_types = request.headers.getlist("content-type")
     if content_types:
         content_type = ", ".join(content_types)
         if not JSON_TYPE_RE.match(content_type):
             raise ApiError(415, "unsupported_media_type", "request body must be application/json")
     declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _too_large()
+        if size > max_bytes:
+            raise _too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -11,7 +11,8 @@ POOL_MAX      Most database connections per worker. Default 10.
 DB_TIMEOUT_MS Deadline for one request's database work (a connection from the pool,
               connecting if needed, the queries), in ms; past it the request is
               answered 503 database_unavailable. Default 5000. (/health has its own
-              1 s deadline, gtd_pg.store.HEALTH_TIMEOUT_S.)
+              1 s deadline, gtd_pg.store.HEALTH_TIMEOUT_S; POST /import 60 s or this,
+              if longer, gtd_pg.store.IMPORT_TIMEOUT_S.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import invalid
+from .paging import decode_cursor
+from .rrule import MAX_RULE_LENGTH, parse_rule
 
 TASK_STATUSES = ("inbox", "next", "waiting", "scheduled", "someday", "done")
 PROJECT_STATUSES = ("active", "someday", "done")
@@ -100,6 +102,56 @@ def date(value: Any, field: str) -> str:
     return m[0]
 
 
+MAX_BLOCKERS = 100
+REPEAT_FROM = ("due", "completion")
+
+
+def repeat(value: Any, field: str) -> dict[str, str]:
+    """`{"rule": <RRULE subset>, "from": "due"|"completion"}`; the rule in its canonical form."""
+    message = (
+        f'{field} must be {{"rule": <FREQ=DAILY|WEEKLY|MONTHLY|YEARLY[;INTERVAL=n][;BYDAY=..][;BYMONTHDAY=n], '
+        f'at most {MAX_RULE_LENGTH} characters>, "from": "due" or "completion"}}'
+    )
+    if not isinstance(value, dict) or set(value) != {"rule", "from"}:
+        raise invalid(field, message)
+    rule = parse_rule(value["rule"]) if isinstance(value["rule"], str) else None
+    if rule is None or value["from"] not in REPEAT_FROM:
+        raise invalid(field, message)
+    return {"rule": rule.canonical(), "from": value["from"]}
+
+
+def blocked_by(value: Any, field: str) -> list[str]:
+    """At most 100 task ids (lowercased); existence, self and duplicates are the Store's checks."""
+    if not isinstance(value, list) or len(value) > MAX_BLOCKERS:
+        raise invalid(field, f"{field} must be an array of at most {MAX_BLOCKERS} task ids")
+    if not all(isinstance(item, str) and is_uuid(item) for item in value):
+        raise invalid(field, f"{field} must contain task ids (UUIDs)")
+    return [item.lower() for item in value]
+
+
+def flag(value: Any, field: str) -> bool:
+    if value not in ("true", "false"):
+        raise invalid(field, f"{field} must be true or false")
+    return bool(value == "true")
+
+
+MAX_LIMIT = 500
+
+
+def limit(value: Any, field: str) -> int:
+    # Decimal, no sign, no leading zeros: one spelling per number.
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]{0,2}", value) or int(value) > MAX_LIMIT:
+        raise invalid(field, f"{field} must be an integer from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def cursor(value: Any, field: str) -> Any:
+    position = decode_cursor(value) if isinstance(value, str) else None
+    if position is None:
+        raise invalid(field, f"{field} must be a next_cursor from a previous answer")
+    return position
+
+
 # -- schemas ---------------------------------------------------------------------------
 
 
@@ -165,6 +217,9 @@ TASK = Schema(
         "project_id": Field(uuid, nullable=True),
         "context": Field(context, nullable=True),
         "due_date": Field(date, nullable=True),
+        "defer_until": Field(date, nullable=True),
+        "repeat": Field(repeat, nullable=True),
+        "blocked_by": Field(blocked_by),
     }
 )
 
@@ -173,21 +228,37 @@ PROJECT = Schema(
         "name": Field(text(1, 200, blank=False), required=True),
         "status": Field(one_of(PROJECT_STATUSES)),
         "notes": Field(text(0, 10_000), nullable=True),
+        "reviewed_on": Field(date, nullable=True),
     }
 )
 
-TASK_FILTERS: Mapping[str, Rule] = {"status": one_of(TASK_STATUSES), "project_id": uuid, "context": context}
-PROJECT_FILTERS: Mapping[str, Rule] = {"status": one_of(PROJECT_STATUSES)}
+PAGING: Mapping[str, Rule] = {"limit": limit, "cursor": cursor, "today": date}
+TASK_FILTERS: Mapping[str, Rule] = {
+    "status": one_of(TASK_STATUSES),
+    "project_id": uuid,
+    "context": context,
+    "deferred": flag,
+    "blocked": flag,
+    "available": flag,
+    # The match itself (ASCII case-insensitive substring) is the Store's.
+    "q": text(1, 200),
+    **PAGING,
+}
+PROJECT_FILTERS: Mapping[str, Rule] = {"status": one_of(PROJECT_STATUSES), **PAGING}
+TODAY_ONLY: Mapping[str, Rule] = {"today": date}
 
 
-def parse_query(pairs: list[tuple[str, str]], rules: Mapping[str, Rule]) -> dict[str, Any]:
-    """Query parameters (URLSearchParams semantics): unknown, repeated or invalid ones are 422."""
+def parse_query(pairs: list[tuple[str, str]], rules: Mapping[str, Rule], *, strict: bool = True) -> dict[str, Any]:
+    """Query parameters (URLSearchParams semantics): repeated or invalid ones are 422, and so
+    are unknown ones unless not `strict` (the single-resource routes ignore them, as in v1)."""
     out: dict[str, Any] = {}
     seen: dict[str, list[str]] = {}
     for key, value in pairs:
         seen.setdefault(key, []).append(value)
     for key, values in seen.items():
         if key not in rules:
+            if not strict:
+                continue
             raise invalid(key, f"unknown query parameter '{key}'")
         if len(values) > 1:
             raise invalid(key, f"{key} may be given only once")

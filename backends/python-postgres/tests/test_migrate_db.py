@@ -96,3 +96,40 @@ async def test_schema_semantics_match_sqlite(conn):
         )
     with pytest.raises(asyncpg.GeneratedAlwaysError):
         await conn.execute("INSERT INTO tasks (seq, id, title, created_at, updated_at) VALUES (1, 'y', 't', 'a', 'a')")
+
+
+async def test_v2_migration_gives_v1_done_tasks_their_completed_at(conn, tmp_path):
+    for path in list_migrations(MIGRATIONS_DIR)[:2]:  # 0001, 0002: a v1 database
+        shutil.copy(path, tmp_path / path.name)
+    await migrate(conn, tmp_path)
+    for id, status in (("open", "next"), ("done", "done")):
+        await conn.execute(
+            "INSERT INTO tasks (id, title, status, created_at, updated_at) VALUES ($1, 't', $2, $3, $4)",
+            id,
+            status,
+            "2026-01-01T00:00:00.000Z",
+            "2026-02-01T00:00:00.000Z",
+        )
+    await migrate(conn)
+    rows = dict(await conn.fetch("SELECT id, completed_at FROM tasks"))
+    assert rows == {"open": None, "done": "2026-02-01T00:00:00.000Z"}
+
+
+async def test_v2_migration_refuses_an_unknown_repeat_from(conn):
+    await migrate(conn)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await conn.execute(
+            "INSERT INTO tasks (id, title, repeat_rule, repeat_from, created_at, updated_at) "
+            "VALUES ('x', 't', 'FREQ=DAILY', 'start', 'a', 'a')"
+        )
+
+
+async def test_v2_dependencies_have_a_composite_primary_key_and_go_with_their_tasks(conn):
+    await migrate(conn)
+    for id in ("a", "b"):
+        await conn.execute("INSERT INTO tasks (id, title, created_at, updated_at) VALUES ($1, 't', 'x', 'x')", id)
+    await conn.execute("INSERT INTO task_dependencies (task_id, blocker_id) VALUES ('a', 'b')")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await conn.execute("INSERT INTO task_dependencies (task_id, blocker_id) VALUES ('a', 'b')")
+    await conn.execute("DELETE FROM tasks WHERE id = 'b'")
+    assert await conn.fetchval("SELECT count(*) FROM task_dependencies") == 0

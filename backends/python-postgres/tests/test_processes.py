@@ -115,7 +115,7 @@ def test_health_is_503_when_the_schema_cannot_be_queried(app_factory, database_u
 
     async def drop():
         conn = await asyncpg.connect(database_url)
-        await conn.execute("DROP TABLE tasks")
+        await conn.execute("DROP TABLE tasks CASCADE")  # CASCADE: task_dependencies refers to it
         await conn.close()
 
     asyncio.run(drop())

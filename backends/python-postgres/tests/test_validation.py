@@ -4,7 +4,18 @@ import pytest
 
 from gtd_pg.errors import ApiError
 from gtd_pg.http import JSON_TYPE_RE, query_pairs
-from gtd_pg.validation import PROJECT, TASK, TASK_FILTERS, is_uuid, js_key_order, js_trim, parse_query
+from gtd_pg.paging import Position, encode_cursor
+from gtd_pg.validation import (
+    PROJECT,
+    PROJECT_FILTERS,
+    TASK,
+    TASK_FILTERS,
+    TODAY_ONLY,
+    is_uuid,
+    js_key_order,
+    js_trim,
+    parse_query,
+)
 
 
 def field_of(excinfo) -> str | None:
@@ -150,3 +161,123 @@ def test_query_normalises_project_id():
 )
 def test_json_content_types(value, ok):
     assert bool(JSON_TYPE_RE.match(value)) is ok
+
+
+# -- contract v2 -------------------------------------------------------------------------
+
+ID = "abcdef00-0000-4000-8000-000000000000"
+
+
+def test_v2_task_members_are_validated_and_normalised():
+    fields = TASK.parse(
+        {
+            "title": "t",
+            "defer_until": "2026-12-10",
+            "repeat": {"from": "completion", "rule": "BYDAY=FR,MO;FREQ=WEEKLY"},
+            "blocked_by": [ID.upper()],
+        },
+        "create",
+    )
+    assert fields["defer_until"] == "2026-12-10"
+    assert fields["repeat"] == {"rule": "FREQ=WEEKLY;BYDAY=MO,FR", "from": "completion"}
+    assert fields["blocked_by"] == [ID]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"defer_until": "2026-02-30"}, "defer_until"),
+        ({"repeat": "FREQ=DAILY"}, "repeat"),
+        ({"repeat": {"rule": "FREQ=DAILY"}}, "repeat"),
+        ({"repeat": {"rule": "FREQ=DAILY", "from": "due", "x": 1}}, "repeat"),
+        ({"repeat": {"rule": "FREQ=DAILY", "from": "start"}}, "repeat"),
+        ({"repeat": {"rule": "FREQ=DAILY;COUNT=2", "from": "due"}}, "repeat"),
+        ({"repeat": {"rule": 1, "from": "due"}}, "repeat"),
+        ({"blocked_by": None}, "blocked_by"),
+        ({"blocked_by": ID}, "blocked_by"),
+        ({"blocked_by": [1]}, "blocked_by"),
+        ({"blocked_by": ["not-a-uuid"]}, "blocked_by"),
+        ({"blocked_by": [ID] * 101}, "blocked_by"),
+        ({"blocked": True}, "blocked"),
+        ({"completed_at": None}, "completed_at"),
+    ],
+)
+def test_v2_task_rejections_name_the_field(body, field):
+    with pytest.raises(ApiError) as excinfo:
+        TASK.parse({"title": "t", **body}, "create")
+    assert field_of(excinfo) == field
+
+
+def test_null_clears_defer_until_and_repeat_and_an_empty_list_clears_blocked_by():
+    fields = TASK.parse({"defer_until": None, "repeat": None, "blocked_by": []}, "update")
+    assert fields == {"defer_until": None, "repeat": None, "blocked_by": []}
+
+
+def test_duplicate_blockers_pass_the_field_rule_for_the_store_to_name():
+    # Existence, self and duplicates come after project_id existence (the Store's checks).
+    assert TASK.parse({"blocked_by": [ID, ID]}, "update") == {"blocked_by": [ID, ID]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"), [({"reviewed_on": "yesterday"}, "reviewed_on"), ({"task_counts": {}}, "task_counts")]
+)
+def test_v2_project_rejections_name_the_field(body, field):
+    with pytest.raises(ApiError) as excinfo:
+        PROJECT.parse({"name": "p", **body}, "create")
+    assert field_of(excinfo) == field
+
+
+def test_v2_list_parameters_are_parsed():
+    cursor = encode_cursor(Position("2026-12-05T10:00:00.000Z", 3))
+    query = f"deferred=true&blocked=false&available=true&q=a%25b&today=2026-12-05&limit=500&cursor={cursor}"
+    filter = parse_query(query_pairs(query.encode()), TASK_FILTERS)
+    assert filter == {
+        "deferred": True,
+        "blocked": False,
+        "available": True,
+        "q": "a%b",
+        "today": "2026-12-05",
+        "limit": 500,
+        "cursor": Position("2026-12-05T10:00:00.000Z", 3),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (b"deferred=yes", "deferred"),
+        (b"blocked=", "blocked"),
+        (b"available=TRUE", "available"),
+        (b"q=", "q"),
+        (b"q=" + b"x" * 201, "q"),
+        (b"limit=0", "limit"),
+        (b"limit=501", "limit"),
+        (b"limit=010", "limit"),
+        (b"limit=%2B5", "limit"),
+        (b"cursor=abc", "cursor"),
+        (b"today=2026-02-30", "today"),
+        (b"limit=5&limit=5", "limit"),
+    ],
+)
+def test_v2_list_rejections_name_the_parameter(query, field):
+    with pytest.raises(ApiError) as excinfo:
+        parse_query(query_pairs(query), TASK_FILTERS)
+    assert field_of(excinfo) == field
+
+
+def test_q_counts_code_points():
+    assert parse_query(query_pairs(("q=" + "🙂" * 200).encode()), TASK_FILTERS)["q"] == "🙂" * 200
+
+
+def test_projects_accept_paging_and_today():
+    assert parse_query(query_pairs(b"today=2026-12-05&limit=1"), PROJECT_FILTERS) == {"today": "2026-12-05", "limit": 1}
+
+
+def test_single_resource_routes_ignore_other_parameters():
+    assert parse_query(query_pairs(b"x=1&today=2026-12-05"), TODAY_ONLY, strict=False) == {"today": "2026-12-05"}
+
+
+def test_single_resource_routes_check_today():
+    with pytest.raises(ApiError) as excinfo:
+        parse_query(query_pairs(b"x=1&today=5"), TODAY_ONLY, strict=False)
+    assert field_of(excinfo) == "today"

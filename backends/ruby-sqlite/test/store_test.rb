@@ -19,7 +19,8 @@ class StoreTest < Minitest::Test
 
   def test_create_task_applies_defaults_in_wire_order
     task = @store.create_task({ "title" => "Buy milk" })
-    assert_equal %w[id title notes status project_id context due_date created_at updated_at], task.keys
+    assert_equal %w[id title notes status project_id context due_date defer_until repeat blocked_by blocked
+                    completed_at created_at updated_at], task.keys
     assert_match UUID, task["id"]
     assert_equal ["Buy milk", nil, "inbox", nil, nil, nil], task.values_at("title", "notes", "status", "project_id", "context", "due_date")
     assert_equal "2026-01-02T03:04:05.678Z", task["created_at"]
@@ -34,24 +35,24 @@ class StoreTest < Minitest::Test
 
   def test_lists_are_newest_first_even_within_one_millisecond
     ids = Array.new(5) { |i| @store.create_task({ "title" => "t#{i}" })["id"] }
-    assert_equal ids.reverse, @store.list_tasks.map { |t| t["id"] }
+    assert_equal ids.reverse, @store.list_tasks["tasks"].map { |t| t["id"] }
     projects = Array.new(3) { @store.create_project({ "name" => "p" })["id"] }
-    assert_equal projects.reverse, @store.list_projects.map { |p| p["id"] }
+    assert_equal projects.reverse, @store.list_projects["projects"].map { |p| p["id"] }
   end
 
   def test_filters_combine
     a = @store.create_task({ "title" => "a", "status" => "next", "context" => "@home" })
     @store.create_task({ "title" => "b", "status" => "done", "context" => "@home" })
     @store.create_task({ "title" => "c", "status" => "next" })
-    assert_equal [a["id"]], @store.list_tasks({ "status" => "next", "context" => "@home" }).map { |t| t["id"] }
-    assert_equal [], @store.list_tasks({ "project_id" => "00000000-0000-4000-8000-000000000000" })
+    assert_equal [a["id"]], @store.list_tasks({ "status" => "next", "context" => "@home" })["tasks"].map { |t| t["id"] }
+    assert_equal [], @store.list_tasks({ "project_id" => "00000000-0000-4000-8000-000000000000" })["tasks"]
   end
 
   def test_update_changes_only_given_fields_and_updated_at
     store = memory_store(now: "2026-01-01T00:00:00.000Z")
     task = store.create_task({ "title" => "before", "notes" => "keep" })
     store.instance_variable_set(:@now, -> { "2026-01-01T00:00:01.000Z" })
-    updated = store.update_task(task["id"], { "title" => "after", "context" => nil })
+    updated, = store.update_task(task["id"], { "title" => "after", "context" => nil })
     assert_equal ["after", "keep", task["created_at"], "2026-01-01T00:00:01.000Z"],
                  updated.values_at("title", "notes", "created_at", "updated_at")
     assert_nil store.update_task("00000000-0000-4000-8000-000000000000", { "title" => "x" })

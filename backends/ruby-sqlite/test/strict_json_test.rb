@@ -46,4 +46,15 @@ class StrictJsonTest < Minitest::Test
     assert_equal '"a\ud800b"', Gtd::StrictJson.dump_string(parse('"a\ud800b"'))
     assert_equal '"plain \"q\""', Gtd::StrictJson.dump_string('plain "q"')
   end
+
+  def test_fast_path_leaves_comments_and_unknown_escapes_to_the_exact_parser
+    ["/* c */ 1", "[1] // c", '"\\x"', '"\\ud800"', "[" * 101 + "]" * 101].each do |text|
+      assert_same Gtd::StrictJson::UNPARSED, Gtd::StrictJson.fast_parse(text), text
+    end
+  end
+
+  def test_fast_path_and_exact_parser_agree
+    text = '{"a": [1, -0, 1E5, 2.5, "x\\n \\u00e9 a/b", true, false, null], "b": {"c": {}}, "a": 3}'
+    assert_equal Gtd::StrictJson::Parser.new(text).parse, Gtd::StrictJson.fast_parse(text)
+  end
 end

@@ -28,7 +28,10 @@ const router = new Router<Services>()
   .on("/tasks", { GET: h.listTasks, POST: h.createTask })
   .on("/tasks/:id", { GET: h.getTask, PATCH: h.updateTask, DELETE: h.deleteTask })
   .on("/projects", { GET: h.listProjects, POST: h.createProject })
-  .on("/projects/:id", { GET: h.getProject, PATCH: h.updateProject, DELETE: h.deleteProject });
+  .on("/projects/:id", { GET: h.getProject, PATCH: h.updateProject, DELETE: h.deleteProject })
+  .on("/counts", { GET: h.counts })
+  .on("/export", { GET: h.exportAll })
+  .on("/import", { POST: h.importAll });
 
 /** One JSON line per log entry on stderr. */
 export const jsonLog: Services["log"] = (level, message, extra = {}) => {

@@ -2,14 +2,18 @@
 import { ApiError, invalid, notFound } from "./errors.ts";
 import { empty, json } from "./http.ts";
 import { fingerprint, type IdempotentWrite, parseIdempotencyKey, replay } from "./idempotency.ts";
+import { EXPORT_VERSION, referencedIds, validateDocument } from "./import.ts";
 import type { RouteContext } from "./router.ts";
 import type { Store } from "./store.ts";
 import {
+  hasDuplicates,
   isUuid,
+  parseCountsQuery,
   parseProjectFields,
   parseProjectFilter,
   parseTaskFields,
   parseTaskFilter,
+  parseToday,
 } from "./validation.ts";
 
 export interface Services {
@@ -21,6 +25,8 @@ export interface Services {
 type Ctx = RouteContext<Services>;
 
 export const MAX_BODY_BYTES = 1_048_576;
+/** POST /import only: a whole export (10,000 tasks are about 4 MB) must fit. */
+export const MAX_IMPORT_BYTES = 32 * 1_048_576;
 
 const JSON_TYPE_RE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
@@ -29,17 +35,39 @@ async function readJson(request: Request): Promise<unknown> {
   return parseJson(await readBody(request));
 }
 
-/** The raw body bytes: 415 for a non-JSON Content-Type, 413 if too large. */
-async function readBody(request: Request): Promise<Uint8Array> {
+/** The raw body bytes: 415 for a non-JSON Content-Type, 413 if over `max` bytes. */
+async function readBody(request: Request, max: number = MAX_BODY_BYTES): Promise<Uint8Array> {
   const type = request.headers.get("content-type");
   if (type !== null && !JSON_TYPE_RE.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "request body must be application/json");
   }
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (declared > max) {
+    await drain(request);
+    throw tooLarge(max);
+  }
   const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  if (bytes.byteLength > max) throw tooLarge(max);
   return bytes;
+}
+
+/** How much of a refused body is still read (and dropped) before answering 413. */
+const DRAIN_BYTES = 64 * 1_048_576;
+
+/**
+ * Reads and drops a refused body (up to DRAIN_BYTES). Closing a socket with
+ * unread data makes the kernel reset it, and a proxy in front (the gateway
+ * Worker) can then lose the 413 itself along with the connection.
+ */
+async function drain(request: Request): Promise<void> {
+  const reader = request.body?.getReader();
+  if (!reader) return;
+  for (let seen = 0; seen <= DRAIN_BYTES; ) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    seen += value.byteLength;
+  }
+  await reader.cancel();
 }
 
 /** Body bytes as JSON: 400 if empty, not UTF-8 or not parseable. */
@@ -60,13 +88,29 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
-const tooLarge = () =>
-  new ApiError(413, "payload_too_large", `request body must be at most ${MAX_BODY_BYTES} bytes`);
+const tooLarge = (max: number) =>
+  new ApiError(413, "payload_too_large", `request body must be at most ${max} bytes`);
 
 /** A referenced project must exist; otherwise the request is invalid, not "not found". */
 async function checkProjectRef(store: Store, projectId: string | null | undefined): Promise<void> {
   if (projectId && !(await store.projectExists(projectId))) {
     throw invalid("project_id", "project_id does not name an existing project");
+  }
+}
+
+/**
+ * `blocked_by` against the store, after the field checks and project_id:
+ * every id names a task, not the task itself, none twice; then no cycle.
+ */
+async function checkBlockers(store: Store, taskId: string | null, blockers: string[] | undefined): Promise<void> {
+  if (!blockers || blockers.length === 0) return;
+  const found = await store.taskStatuses(blockers);
+  if (found.size !== new Set(blockers).size) throw invalid("blocked_by", "blocked_by names a task that does not exist");
+  if (taskId !== null && blockers.includes(taskId)) throw invalid("blocked_by", "a task cannot be blocked by itself");
+  if (hasDuplicates(blockers)) throw invalid("blocked_by", "blocked_by names a task twice");
+  // A new task has no dependants yet, so only a PATCH can close a cycle.
+  if (taskId !== null && (await store.wouldCycle(taskId, blockers))) {
+    throw invalid("blocked_by", "blocked_by would make a dependency cycle");
   }
 }
 
@@ -124,8 +168,8 @@ const created = (path: string, resource: { id: string }): Response =>
 // --- tasks -------------------------------------------------------------------
 
 export async function listTasks({ url, services }: Ctx): Promise<Response> {
-  const filter = parseTaskFilter(url.searchParams);
-  return json(200, { tasks: await services.store.listTasks(filter) });
+  const { items, next_cursor } = await services.store.listTasks(parseTaskFilter(url.searchParams));
+  return json(200, { tasks: items, next_cursor });
 }
 
 export function createTask(ctx: Ctx): Promise<Response> {
@@ -133,12 +177,15 @@ export function createTask(ctx: Ctx): Promise<Response> {
   return createOnce(ctx, async (body, idempotency) => {
     const fields = parseTaskFields(body, "create");
     await checkProjectRef(store, fields.project_id);
+    await checkBlockers(store, null, fields.blocked_by);
     return store.createTask(fields, idempotency);
   });
 }
 
 export async function getTask(ctx: Ctx): Promise<Response> {
-  const task = await ctx.services.store.getTask(pathId(ctx, "task"));
+  const id = pathId(ctx, "task");
+  parseToday(ctx.url.searchParams); // accepted and checked; nothing in one task depends on it
+  const task = await ctx.services.store.getTask(id);
   if (!task) throw notFound("task");
   return json(200, task);
 }
@@ -148,11 +195,15 @@ export async function updateTask(ctx: Ctx): Promise<Response> {
   const id = pathId(ctx, "task");
   // The path is checked before the body: a PATCH to a missing task is a 404 whatever it carries.
   if (!(await store.getTask(id))) throw notFound("task");
+  const today = parseToday(ctx.url.searchParams);
   const fields = parseTaskFields(await readJson(ctx.request), "update");
   await checkProjectRef(store, fields.project_id);
-  const task = await store.updateTask(id, fields);
-  if (!task) throw notFound("task"); // deleted meanwhile
-  return json(200, task);
+  await checkBlockers(store, id, fields.blocked_by);
+  const updated = await store.updateTask(id, fields, today);
+  if (!updated) throw notFound("task"); // deleted meanwhile
+  const headers: Record<string, string> = {};
+  if (updated.nextId !== null) headers["next-occurrence-id"] = updated.nextId;
+  return json(200, updated.task, headers);
 }
 
 export async function deleteTask(ctx: Ctx): Promise<Response> {
@@ -163,8 +214,8 @@ export async function deleteTask(ctx: Ctx): Promise<Response> {
 // --- projects ----------------------------------------------------------------
 
 export async function listProjects({ url, services }: Ctx): Promise<Response> {
-  const filter = parseProjectFilter(url.searchParams);
-  return json(200, { projects: await services.store.listProjects(filter) });
+  const { items, next_cursor } = await services.store.listProjects(parseProjectFilter(url.searchParams));
+  return json(200, { projects: items, next_cursor });
 }
 
 export function createProject(ctx: Ctx): Promise<Response> {
@@ -175,7 +226,9 @@ export function createProject(ctx: Ctx): Promise<Response> {
 }
 
 export async function getProject(ctx: Ctx): Promise<Response> {
-  const project = await ctx.services.store.getProject(pathId(ctx, "project"));
+  const id = pathId(ctx, "project");
+  parseToday(ctx.url.searchParams); // accepted and checked; projects do not depend on it
+  const project = await ctx.services.store.getProject(id);
   if (!project) throw notFound("project");
   return json(200, project);
 }
@@ -193,4 +246,30 @@ export async function updateProject(ctx: Ctx): Promise<Response> {
 export async function deleteProject(ctx: Ctx): Promise<Response> {
   if (!(await ctx.services.store.deleteProject(pathId(ctx, "project")))) throw notFound("project");
   return empty(204);
+}
+
+// --- the sidebar, export and import --------------------------------------------
+
+export async function counts({ url, services }: Ctx): Promise<Response> {
+  const today = parseCountsQuery(url.searchParams);
+  return json(200, await services.store.counts(today));
+}
+
+export async function exportAll({ url, services }: Ctx): Promise<Response> {
+  for (const key of url.searchParams.keys()) throw invalid(key, `unknown query parameter '${key}'`);
+  const { projects, tasks } = await services.store.exportAll();
+  return json(200, { version: EXPORT_VERSION, exported_at: new Date().toISOString(), projects, tasks });
+}
+
+/**
+ * Merges an export into this store. Idempotency-Key is ignored: importing the
+ * same document twice already changes nothing the second time. Everything is
+ * checked before anything is written.
+ */
+export async function importAll({ request, services }: Ctx): Promise<Response> {
+  const { store } = services;
+  const body = parseJson(await readBody(request, MAX_IMPORT_BYTES));
+  const refs = referencedIds(body);
+  const doc = validateDocument(body, await store.existingIds(refs.projects, refs.tasks));
+  return json(200, await store.importDocument(doc));
 }

@@ -5,8 +5,11 @@
  * 422 naming the field.
  */
 import { invalid } from "./errors.ts";
+import { decodeCursor } from "./paging.ts";
+import { canonicalRule, parseRule } from "./rrule.ts";
 import {
   PROJECT_STATUSES,
+  REPEAT_FROM,
   TASK_STATUSES,
   type ProjectFields,
   type ProjectFilter,
@@ -14,7 +17,7 @@ import {
   type TaskFilter,
 } from "./types.ts";
 
-type Rule = (value: unknown, field: string) => unknown;
+export type Rule = (value: unknown, field: string) => unknown;
 
 interface FieldSpec {
   rule: Rule;
@@ -54,14 +57,14 @@ function oneOf(values: readonly string[]): Rule {
   };
 }
 
-const uuid: Rule = (value, field) => {
+export const uuid: Rule = (value, field) => {
   if (typeof value !== "string" || !UUID_RE.test(value)) {
     throw invalid(field, `${field} must be a UUID`);
   }
   return value.toLowerCase();
 };
 
-const context: Rule = (value, field) => {
+export const context: Rule = (value, field) => {
   if (typeof value !== "string" || !CONTEXT_RE.test(value) || LONE_SURROGATE_RE.test(value)) {
     throw invalid(field, `${field} must be "@" followed by 1-49 non-space characters, e.g. "@home"`);
   }
@@ -75,13 +78,65 @@ function isRealDate(year: number, month: number, day: number): boolean {
   return day <= days;
 }
 
-const date: Rule = (value, field) => {
+export const date: Rule = (value, field) => {
   const m = typeof value === "string" ? DATE_RE.exec(value) : null;
   if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) {
     throw invalid(field, `${field} must be a calendar date as YYYY-MM-DD`);
   }
   return value;
 };
+
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+
+/** An RFC 3339 UTC timestamp with milliseconds, as the backends write them, naming a real instant. */
+export const timestamp: Rule = (value, field) => {
+  const m = typeof value === "string" ? TIMESTAMP_RE.exec(value) : null;
+  if (
+    !m ||
+    !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])) ||
+    Number(m[4]) > 23 ||
+    Number(m[5]) > 59 ||
+    Number(m[6]) > 59
+  ) {
+    throw invalid(field, `${field} must be a timestamp like 2026-01-31T09:30:00.000Z`);
+  }
+  return value;
+};
+
+/** `{"rule": <RRULE subset>, "from": "due"|"completion"}`; the rule comes back in canonical form. */
+export const repeat: Rule = (value, field) => {
+  const problem = () =>
+    invalid(field, `${field} must be {"rule": an RRULE such as "FREQ=WEEKLY;BYDAY=MO", "from": "due" or "completion"}`);
+  if (!isPlainObject(value)) throw problem();
+  const keys = Object.keys(value);
+  if (keys.length !== 2 || !Object.hasOwn(value, "rule") || !Object.hasOwn(value, "from")) throw problem();
+  const parsed = typeof value.rule === "string" ? parseRule(value.rule) : null;
+  if (!parsed || typeof value.from !== "string" || !(REPEAT_FROM as readonly string[]).includes(value.from)) {
+    throw problem();
+  }
+  return { rule: canonicalRule(parsed), from: value.from };
+};
+
+export const MAX_BLOCKERS = 100;
+
+/**
+ * The shape of `blocked_by`: at most 100 UUIDs (normalised lowercase).
+ * Duplicates, whether they name tasks, and cycles are checked after
+ * `project_id` (contract v2 §1's order): `checkBlockers` in handlers.ts.
+ */
+export const blockedBy: Rule = (value, field) => {
+  if (!Array.isArray(value) || value.length > MAX_BLOCKERS) {
+    throw invalid(field, `${field} must be an array of at most ${MAX_BLOCKERS} task ids`);
+  }
+  const ids = value.map((item) => {
+    if (typeof item !== "string" || !UUID_RE.test(item)) throw invalid(field, `${field} must hold task ids (UUIDs)`);
+    return item.toLowerCase();
+  });
+  return ids;
+};
+
+/** True when some id appears twice in `ids`. */
+export const hasDuplicates = (ids: readonly string[]): boolean => new Set(ids).size !== ids.length;
 
 const TASK_FIELDS: Record<string, FieldSpec> = {
   title: { rule: text(1, 500, { blank: false }), required: true },
@@ -90,27 +145,68 @@ const TASK_FIELDS: Record<string, FieldSpec> = {
   project_id: { rule: uuid, nullable: true },
   context: { rule: context, nullable: true },
   due_date: { rule: date, nullable: true },
+  defer_until: { rule: date, nullable: true },
+  repeat: { rule: repeat, nullable: true },
+  blocked_by: { rule: blockedBy },
 };
 
 const PROJECT_FIELDS: Record<string, FieldSpec> = {
   name: { rule: text(1, 200, { blank: false }), required: true },
   status: { rule: oneOf(PROJECT_STATUSES) },
   notes: { rule: text(0, 10_000), nullable: true },
+  reviewed_on: { rule: date, nullable: true },
 };
+
+// Exported for import.ts: an imported item obeys the same rules as a create.
+export { TASK_FIELDS, PROJECT_FIELDS, type FieldSpec };
+
+const bool: Rule = (value, field) => {
+  if (value !== "true" && value !== "false") throw invalid(field, `${field} must be true or false`);
+  return value === "true";
+};
+
+const MAX_LIMIT = 500;
+
+const limit: Rule = (value, field) => {
+  // Decimal, no sign, no leading zeros: one spelling per number.
+  if (typeof value !== "string" || !/^[1-9][0-9]{0,2}$/.test(value) || Number(value) > MAX_LIMIT) {
+    throw invalid(field, `${field} must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+  return Number(value);
+};
+
+const cursor: Rule = (value, field) => {
+  const position = typeof value === "string" ? decodeCursor(value) : null;
+  if (!position) throw invalid(field, `${field} must be a next_cursor from a previous answer`);
+  return position;
+};
+
+/** The search text; the match itself (ASCII case-insensitive substring) is store.ts's. */
+const query = text(1, 200);
+
+const PAGING: Record<string, Rule> = { limit, cursor, today: date };
 
 const TASK_FILTERS: Record<string, Rule> = {
   status: oneOf(TASK_STATUSES),
   project_id: uuid,
   context,
+  deferred: bool,
+  blocked: bool,
+  available: bool,
+  q: query,
+  ...PAGING,
 };
 
 const PROJECT_FILTERS: Record<string, Rule> = {
   status: oneOf(PROJECT_STATUSES),
+  ...PAGING,
 };
+
+const TODAY_ONLY: Record<string, Rule> = { today: date };
 
 type Mode = "create" | "update";
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -141,10 +237,13 @@ function parseFields(body: unknown, specs: Record<string, FieldSpec>, mode: Mode
   return out;
 }
 
-function parseQuery(params: URLSearchParams, rules: Record<string, Rule>) {
+function parseQuery(params: URLSearchParams, rules: Record<string, Rule>, { strict = true } = {}) {
   const out: Record<string, unknown> = {};
   for (const key of new Set(params.keys())) {
-    if (!Object.hasOwn(rules, key)) throw invalid(key, `unknown query parameter '${key}'`);
+    if (!Object.hasOwn(rules, key)) {
+      if (!strict) continue;
+      throw invalid(key, `unknown query parameter '${key}'`);
+    }
     const values = params.getAll(key);
     if (values.length > 1) throw invalid(key, `${key} may be given only once`);
     out[key] = rules[key](values[0], key);
@@ -163,6 +262,17 @@ export const parseTaskFilter = (params: URLSearchParams): TaskFilter =>
 
 export const parseProjectFilter = (params: URLSearchParams): ProjectFilter =>
   parseQuery(params, PROJECT_FILTERS) as ProjectFilter;
+
+/**
+ * `today` on the single-resource routes, whose other query parameters are
+ * ignored as in v1; undefined when absent.
+ */
+export const parseToday = (params: URLSearchParams): string | undefined =>
+  (parseQuery(params, TODAY_ONLY, { strict: false }) as { today?: string }).today;
+
+/** GET /counts: `today` and nothing else. */
+export const parseCountsQuery = (params: URLSearchParams): string | undefined =>
+  (parseQuery(params, TODAY_ONLY) as { today?: string }).today;
 
 /** A path id that is not a UUID cannot name anything: callers answer 404, not 422. */
 export const isUuid = (value: string): boolean => UUID_RE.test(value);

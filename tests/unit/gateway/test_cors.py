@@ -57,6 +57,12 @@ def test_answers_expose_idempotent_replayed_to_scripts():
     assert "idempotent-replayed" in {h.strip() for h in headers.get("access-control-expose-headers").split(",")}
 
 
+def test_answers_expose_the_next_occurrence_of_a_completed_recurring_task_to_scripts():
+    headers = HeaderMap()
+    cors().apply(APP, headers)
+    assert "next-occurrence-id" in {h.strip() for h in headers.get("access-control-expose-headers").split(",")}
+
+
 def test_preflight_from_unlisted_origin_is_rejected():
     with pytest.raises(OriginNotAllowed) as err:
         cors().preflight_headers(preflight("https://evil.example"))

@@ -7,7 +7,7 @@ defmodule Gtd.ApiError do
       400 invalid_idempotency_key  Idempotency-Key malformed or repeated
       404 not_found                unknown route or unknown id
       405 method_not_allowed       route exists, method does not (carries Allow)
-      413 payload_too_large        body over 1 MiB
+      413 payload_too_large        body over 1 MiB (32 MiB on POST /import)
       415 unsupported_media_type   body sent with a non-JSON Content-Type
       422 validation_error         well-formed JSON or query that breaks a rule (names the field)
       422 idempotency_key_reused   the key was used for a different request within 24 h

@@ -22,7 +22,8 @@ defmodule Gtd.Http do
   @drain_ms 10_000
   # Connections beyond this wait in the accept backlog: bounded memory under a flood.
   @max_connections 4096
-  # A body declared larger than 1 MiB is read and dropped up to this size before the 413.
+  # A body declared larger than the route's limit is read and dropped up to this size
+  # (twice the limit for POST /import's 32 MiB) before the 413.
   @discard_cap_bytes 8 * 1_048_576
 
   @doc "How long shutdown waits for requests in flight."
@@ -150,7 +151,7 @@ defmodule Gtd.Http do
       raw_path: path,
       query: query,
       headers: headers(req),
-      read_body: fn -> read_body(req) end,
+      read_body: fn limit -> read_body(req, limit) end,
       backend_id: :persistent_term.get({__MODULE__, :backend_id})
     }
 
@@ -207,7 +208,7 @@ defmodule Gtd.Http do
   defp to_binary(value) when is_list(value), do: :erlang.list_to_binary(value)
   defp to_binary(value), do: to_string(value)
 
-  defp read_body(req) do
+  defp read_body(req, limit) do
     declared =
       case :mochiweb_request.get_header_value(~c"content-length", req) do
         :undefined ->
@@ -223,21 +224,21 @@ defmodule Gtd.Http do
           end)
       end
 
-    if declared > Router.max_body_bytes() do
+    if declared > limit do
       # Read (and drop) what the client is sending before answering: a client
       # still writing its body would otherwise see a reset instead of the 413.
       # A body beyond the cap is not worth reading; the connection closes.
-      if declared <= @discard_cap_bytes, do: discard(req, declared)
-      raise Router.too_large()
+      if declared <= max(@discard_cap_bytes, 2 * limit), do: discard(req, declared)
+      raise Router.too_large(limit)
     end
 
     try do
-      case :mochiweb_request.recv_body(Router.max_body_bytes(), req) do
+      case :mochiweb_request.recv_body(limit, req) do
         :undefined -> ""
         body -> body
       end
     catch
-      :exit, {:body_too_large, _} -> raise Router.too_large()
+      :exit, {:body_too_large, _} -> raise Router.too_large(limit)
     end
   end
 

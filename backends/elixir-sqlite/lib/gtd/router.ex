@@ -6,7 +6,8 @@ defmodule Gtd.Router do
   `{status, headers, body}` this returns.
 
   Order of checks, as the contract says: route (404/405, OPTIONS), path id
-  (404), Idempotency-Key (400), body (415/413/400/422), referenced project (422).
+  (404), `today` (422), Idempotency-Key (400), body (415/413/400/422),
+  referenced project, then blocked_by (422, checked by the store).
   HEAD is answered as GET (the server sends no body).
   """
   alias Gtd.{ApiError, Json, Store, Validation}
@@ -14,8 +15,9 @@ defmodule Gtd.Router do
   defmodule Request do
     @moduledoc """
     What the router needs of a request. `raw_path` is the path as received
-    (without the query); `body` a function that reads the body (it may raise
-    an ApiError 413), so nothing is read before the route is known.
+    (without the query); `read_body` a function that reads the body up to the
+    route's limit in bytes (it raises an ApiError 413 above it), so nothing is
+    read before the route is known.
     """
     @enforce_keys [:method, :raw_path, :query, :headers, :read_body]
     defstruct [:method, :raw_path, :query, :headers, :read_body, backend_id: "elixir-sqlite"]
@@ -25,7 +27,7 @@ defmodule Gtd.Router do
             raw_path: binary(),
             query: binary(),
             headers: %{String.t() => [binary()]},
-            read_body: (() -> binary()),
+            read_body: (pos_integer() -> binary()),
             backend_id: String.t()
           }
   end
@@ -33,15 +35,21 @@ defmodule Gtd.Router do
   @type response :: {pos_integer(), [{String.t(), String.t()}], iodata()}
 
   @max_body_bytes 1_048_576
+  # POST /import takes a whole export (10,000 tasks are about 4 MB).
+  @max_import_bytes 32 * 1_048_576
   @json_headers [{"content-type", "application/json; charset=utf-8"}, {"cache-control", "no-store"}]
   @json_type Regex.compile!("\\Aapplication/([\\w.+-]+\\+)?json[#{Gtd.Text.js_space()}]*(;|\\z)", "iu")
   # 1-255 visible ASCII characters (0x21-0x7E); the draft's sf-string form wraps them in quotes.
   @idempotency_key ~r/\A[\x21-\x7e]{1,255}\z/
   @quoted ~r/\A"([^"]*)"\z/
 
-  @doc "The body limit in bytes (1 MiB); one more is a 413."
+  @doc "The body limit in bytes of every route but POST /import (1 MiB); one more is a 413."
   @spec max_body_bytes() :: pos_integer()
   def max_body_bytes, do: @max_body_bytes
+
+  @doc "The body limit of POST /import (32 MiB)."
+  @spec max_import_bytes() :: pos_integer()
+  def max_import_bytes, do: @max_import_bytes
 
   # {segments pattern, methods served}; HEAD is implied by GET, OPTIONS by every route.
   @routes [
@@ -49,7 +57,10 @@ defmodule Gtd.Router do
     {["tasks"], ~w(GET POST)},
     {["tasks", :id], ~w(GET PATCH DELETE)},
     {["projects"], ~w(GET POST)},
-    {["projects", :id], ~w(GET PATCH DELETE)}
+    {["projects", :id], ~w(GET PATCH DELETE)},
+    {["counts"], ~w(GET)},
+    {["export"], ~w(GET)},
+    {["import"], ~w(POST)}
   ]
 
   @doc "The response to a request; ApiErrors become their JSON bodies, anything else propagates."
@@ -113,18 +124,50 @@ defmodule Gtd.Router do
 
   defp handle("GET", "tasks", nil, request) do
     filter = request.query |> Validation.parse_query_string() |> Validation.parse_task_filter()
-    json(200, {:object, [{"tasks", Store.list_tasks(filter)}]})
+    {tasks, next_cursor} = Store.list_tasks(filter)
+    json(200, {:object, [{"tasks", tasks}, {"next_cursor", next_cursor || :null}]})
   end
 
   defp handle("GET", "projects", nil, request) do
     filter = request.query |> Validation.parse_query_string() |> Validation.parse_project_filter()
-    json(200, {:object, [{"projects", Store.list_projects(filter)}]})
+    {projects, next_cursor} = Store.list_projects(filter)
+    json(200, {:object, [{"projects", projects}, {"next_cursor", next_cursor || :null}]})
+  end
+
+  defp handle("GET", "counts", nil, request) do
+    today = request.query |> Validation.parse_query_string() |> Validation.parse_only_today()
+    json(200, Store.counts(today))
+  end
+
+  defp handle("GET", "export", nil, request) do
+    request.query |> Validation.parse_query_string() |> Validation.parse_no_query()
+    {projects, tasks} = Store.export()
+
+    json(
+      200,
+      {:object, [{"version", 2}, {"exported_at", Gtd.Clock.now()}, {"projects", projects}, {"tasks", tasks}]}
+    )
+  end
+
+  # Idempotency-Key is ignored here: an import is idempotent by itself (merge by updated_at).
+  defp handle("POST", "import", nil, request) do
+    document = request |> read_body(@max_import_bytes) |> parse_json() |> Gtd.Import.parse()
+
+    result =
+      if document.pending != nil and document.tasks == [],
+        do: {:error, document.pending},
+        else: Store.import(document)
+
+    case result do
+      {:ok, counts} -> json(200, counts)
+      {:error, {field, message}} -> raise ApiError.invalid(field, message)
+    end
   end
 
   defp handle("POST", collection, nil, request) do
     table = table(collection)
     key = idempotency_key(request.headers)
-    bytes = read_body(request)
+    bytes = read_body(request, @max_body_bytes)
     idempotency = key && %{key: key, fingerprint: fingerprint(request, bytes)}
     path = "/" <> collection
 
@@ -138,23 +181,34 @@ defmodule Gtd.Router do
     end
   end
 
-  defp handle("GET", collection, id, _request) do
-    table = table(collection)
-    json(200, Store.get(table, path_id(id, table)) || raise(not_found(table)))
-  end
-
-  defp handle("PATCH", collection, id, request) do
+  defp handle("GET", collection, id, request) do
     table = table(collection)
     id = path_id(id, table)
-    # The path is checked before the body: a PATCH to a missing row is a 404 whatever it carries.
-    if Store.get(table, id) == nil, do: raise(not_found(table))
-    fields = request |> read_body() |> parse_json() |> parse_fields(table, :update)
+    # `today` is accepted (and checked) here; it changes nothing a single row shows.
+    request.query |> Validation.parse_query_string() |> Validation.parse_today()
+    json(200, Store.get(table, id) || raise(not_found(table)))
+  end
 
-    case Store.update(table, id, fields) do
-      {:error, :no_project} -> raise no_project()
-      nil -> raise not_found(table)
-      row -> json(200, row)
+  defp handle("PATCH", "tasks", id, request) do
+    id = path_id(id, :tasks)
+    # The path is checked before the body: a PATCH to a missing row is a 404 whatever it carries.
+    if Store.get(:tasks, id) == nil, do: raise(not_found(:tasks))
+    today = request.query |> Validation.parse_query_string() |> Validation.parse_today()
+    fields = request |> read_body(@max_body_bytes) |> parse_json() |> parse_fields(:tasks, :update)
+
+    case Store.update_task(id, fields, today) do
+      {:error, error} -> raise refused(error)
+      nil -> raise not_found(:tasks)
+      {:ok, row, nil} -> json(200, row)
+      {:ok, row, next_id} -> {200, @json_headers ++ [{"next-occurrence-id", next_id}], Json.encode(row)}
     end
+  end
+
+  defp handle("PATCH", "projects", id, request) do
+    id = path_id(id, :projects)
+    if Store.get(:projects, id) == nil, do: raise(not_found(:projects))
+    fields = request |> read_body(@max_body_bytes) |> parse_json() |> parse_fields(:projects, :update)
+    json(200, Store.update(:projects, id, fields) || raise(not_found(:projects)))
   end
 
   defp handle("DELETE", collection, id, _request) do
@@ -171,13 +225,14 @@ defmodule Gtd.Router do
   defp not_found(:tasks), do: ApiError.not_found("task")
   defp not_found(:projects), do: ApiError.not_found("project")
 
-  defp no_project, do: ApiError.invalid("project_id", "project_id does not name an existing project")
+  defp refused(:no_project), do: ApiError.invalid("project_id", "project_id does not name an existing project")
+  defp refused({:invalid, field, message}), do: ApiError.invalid(field, message)
 
   defp parse_fields(body, :tasks, mode), do: Validation.parse_task_fields(body, mode)
   defp parse_fields(body, :projects, mode), do: Validation.parse_project_fields(body, mode)
 
   defp created(path, {:created, text}, _print), do: {201, @json_headers ++ [{"location", location(path, text)}], text}
-  defp created(_path, {:error, :no_project}, _print), do: raise(no_project())
+  defp created(_path, {:error, error}, _print), do: raise(refused(error))
   # The key was stored by a concurrent request between our lookup and our write: answer as it did.
   defp created(path, {:stored, stored}, print), do: replay(stored, print, path)
 
@@ -292,8 +347,8 @@ defmodule Gtd.Router do
     :crypto.hash(:sha256, [request.method, " ", request.raw_path, "\n", bytes]) |> Base.encode16(case: :lower)
   end
 
-  # The raw body: 415 for a non-JSON Content-Type; the reader raises 413 when too large.
-  defp read_body(request) do
+  # The raw body: 415 for a non-JSON Content-Type; the reader raises 413 above `limit` bytes.
+  defp read_body(request, limit) do
     case Map.get(request.headers, "content-type") do
       nil ->
         :ok
@@ -304,19 +359,19 @@ defmodule Gtd.Router do
         if not Regex.match?(@json_type, text), do: raise(unsupported_media_type())
     end
 
-    request.read_body.()
+    request.read_body.(limit)
   end
 
   defp unsupported_media_type,
     do: %ApiError{status: 415, code: "unsupported_media_type", message: "request body must be application/json"}
 
-  @doc "413 payload_too_large."
-  @spec too_large() :: ApiError.t()
-  def too_large,
+  @doc "413 payload_too_large for a body over `limit` bytes."
+  @spec too_large(pos_integer()) :: ApiError.t()
+  def too_large(limit \\ @max_body_bytes),
     do: %ApiError{
       status: 413,
       code: "payload_too_large",
-      message: "request body must be at most #{@max_body_bytes} bytes"
+      message: "request body must be at most #{limit} bytes"
     }
 
   # 400 if empty, not UTF-8 or not JSON (read as JSON.parse reads it).

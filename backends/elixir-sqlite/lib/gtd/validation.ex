@@ -20,8 +20,8 @@ defmodule Gtd.Validation do
   @array_index ~r/\A(?:0|[1-9][0-9]*)\z/
   @max_array_index 4_294_967_294
 
-  @typedoc "A validated field value: text, or nil for JSON null."
-  @type field_value :: binary() | nil
+  @typedoc "A validated field value: text, nil for JSON null, a repeat `{rule, from}`, or blocked_by's ids."
+  @type field_value :: binary() | nil | {binary(), binary()} | [binary()]
   @type rule :: (Gtd.Json.value(), binary() -> binary())
   @type spec :: %{rule: rule(), nullable: boolean(), required: boolean()}
 
@@ -78,6 +78,42 @@ defmodule Gtd.Validation do
     end
   end
 
+  # {"rule": RRULE subset, "from": "due"|"completion"}, exactly those members; the rule is served canonical.
+  defp repeat_rule({:object, pairs}, field) do
+    with true <- pairs |> Enum.map(&elem(&1, 0)) |> Enum.sort() == ["from", "rule"],
+         from when from in ["due", "completion"] <- :proplists.get_value("from", pairs),
+         {:ok, rule} <- Gtd.Rrule.parse(:proplists.get_value("rule", pairs)) do
+      {Gtd.Rrule.canonical(rule), from}
+    else
+      _ -> raise invalid_repeat(field)
+    end
+  end
+
+  defp repeat_rule(_value, field), do: raise(invalid_repeat(field))
+
+  defp invalid_repeat(field) do
+    ApiError.invalid(
+      field,
+      ~s<#{field} must be {"rule": an RRULE (FREQ=DAILY|WEEKLY|MONTHLY|YEARLY, INTERVAL, BYDAY, BYMONTHDAY), > <>
+        ~s<"from": "due" or "completion"} or null>
+    )
+  end
+
+  # The shape only (at most 100 UUIDs, lowercased); existence, self and duplicates are checked
+  # by the store, after project_id's existence (the contract's order).
+  defp blocked_by_rule(value, field) when is_list(value) and length(value) <= 100 do
+    Enum.map(value, fn id ->
+      if uuid?(id), do: String.downcase(id), else: raise(ApiError.invalid(field, "#{field} must hold task ids (UUIDs)"))
+    end)
+  end
+
+  defp blocked_by_rule(_value, field),
+    do: raise(ApiError.invalid(field, "#{field} must be an array of at most 100 task ids"))
+
+  @doc "`value` as a Date when it is a `YYYY-MM-DD` calendar date, else raises a 422 naming `field`."
+  @spec date!(term(), binary()) :: binary()
+  def date!(value, field), do: date_rule(value, field)
+
   @doc "True for a real calendar date (2024-02-29 yes, 2023-02-29 no)."
   @spec real_date?(integer(), integer(), integer()) :: boolean()
   def real_date?(year, month, day) when month in 1..12 and day >= 1 do
@@ -96,7 +132,10 @@ defmodule Gtd.Validation do
       {"status", %{rule: one_of(@task_statuses), nullable: false, required: false}},
       {"project_id", %{rule: &uuid_rule/2, nullable: true, required: false}},
       {"context", %{rule: &context_rule/2, nullable: true, required: false}},
-      {"due_date", %{rule: &date_rule/2, nullable: true, required: false}}
+      {"due_date", %{rule: &date_rule/2, nullable: true, required: false}},
+      {"defer_until", %{rule: &date_rule/2, nullable: true, required: false}},
+      {"repeat", %{rule: &repeat_rule/2, nullable: true, required: false}},
+      {"blocked_by", %{rule: &blocked_by_rule/2, nullable: false, required: false}}
     ]
   end
 
@@ -104,7 +143,8 @@ defmodule Gtd.Validation do
     [
       {"name", %{rule: text(1, 200, blank: false), nullable: false, required: true}},
       {"status", %{rule: one_of(@project_statuses), nullable: false, required: false}},
-      {"notes", %{rule: text(0, 10_000), nullable: true, required: false}}
+      {"notes", %{rule: text(0, 10_000), nullable: true, required: false}},
+      {"reviewed_on", %{rule: &date_rule/2, nullable: true, required: false}}
     ]
   end
 
@@ -147,6 +187,69 @@ defmodule Gtd.Validation do
 
   defp parse_fields(_body, _specs, _mode), do: raise(ApiError.invalid(nil, "request body must be a JSON object"))
 
+  # -- import items (POST /import): the served members, as the export writes them ---------
+
+  @timestamp ~r/\A([0-9]{4})-([0-9]{2})-([0-9]{2})T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z\z/
+
+  defp timestamp_rule(value, field) do
+    with true <- is_binary(value) and String.valid?(value),
+         [_, year, month, day, _hour] <- Regex.run(@timestamp, value),
+         true <- real_date?(String.to_integer(year), String.to_integer(month), String.to_integer(day)) do
+      value
+    else
+      _ -> raise ApiError.invalid(field, "#{field} must be an RFC 3339 UTC timestamp like 2026-01-31T12:00:00.000Z")
+    end
+  end
+
+  defp import_task_fields do
+    [{"id", %{rule: &uuid_rule/2, nullable: false, required: true}}] ++
+      Enum.map(task_fields(), fn
+        {"status", spec} -> {"status", %{spec | required: true}}
+        other -> other
+      end) ++
+      [
+        {"completed_at", %{rule: &timestamp_rule/2, nullable: true, required: false}},
+        {"created_at", %{rule: &timestamp_rule/2, nullable: false, required: true}},
+        {"updated_at", %{rule: &timestamp_rule/2, nullable: false, required: true}}
+      ]
+  end
+
+  defp import_project_fields do
+    [{"id", %{rule: &uuid_rule/2, nullable: false, required: true}}] ++
+      Enum.map(project_fields(), fn
+        {"status", spec} -> {"status", %{spec | required: true}}
+        other -> other
+      end) ++
+      [
+        {"created_at", %{rule: &timestamp_rule/2, nullable: false, required: true}},
+        {"updated_at", %{rule: &timestamp_rule/2, nullable: false, required: true}}
+      ]
+  end
+
+  @doc """
+  One task of an import document, validated like a create plus its id and
+  timestamps; absent optional members are nil (blocked_by: []). A violation is
+  a 422 whose field is `prefix.member` (prefix `tasks[3]`).
+  """
+  @spec parse_import_task(Gtd.Json.value(), binary()) :: %{binary() => field_value()}
+  def parse_import_task(item, prefix) do
+    item |> parse_item(import_task_fields(), prefix) |> Map.update!("blocked_by", &(&1 || []))
+  end
+
+  @doc "One project of an import document (see `parse_import_task/2`)."
+  @spec parse_import_project(Gtd.Json.value(), binary()) :: %{binary() => field_value()}
+  def parse_import_project(item, prefix), do: parse_item(item, import_project_fields(), prefix)
+
+  defp parse_item({:object, _} = item, specs, prefix) do
+    parsed = parse_fields(item, specs, :create)
+    # Absent nullable members are null: the item replaces a stored row as a whole.
+    Enum.reduce(specs, parsed, fn {key, _}, out -> Map.put_new(out, key, nil) end)
+  rescue
+    error in ApiError -> reraise %{error | field: "#{prefix}.#{error.field}"}, __STACKTRACE__
+  end
+
+  defp parse_item(_item, _specs, prefix), do: raise(ApiError.invalid(prefix, "#{prefix} must be a JSON object"))
+
   @doc """
   Keys in the order JavaScript's `Object.keys` gives them: array-index-like
   keys first, ascending, then the others in insertion order.
@@ -154,8 +257,13 @@ defmodule Gtd.Validation do
   @spec js_key_order([binary()]) :: [binary()]
   def js_key_order(keys) do
     {indexes, others} =
-      Enum.split_with(keys, fn key ->
-        String.valid?(key) and Regex.match?(@array_index, key) and String.to_integer(key) <= @max_array_index
+      Enum.split_with(keys, fn
+        # Most keys are names: only one that starts with a digit can be an index.
+        <<digit, _::binary>> = key when digit in ?0..?9 ->
+          String.valid?(key) and Regex.match?(@array_index, key) and String.to_integer(key) <= @max_array_index
+
+        _ ->
+          false
       end)
 
     Enum.sort_by(indexes, &String.to_integer/1) ++ others
@@ -164,14 +272,70 @@ defmodule Gtd.Validation do
   # -- query strings ---------------------------------------------------------------
 
   @doc "The task list filter from `[{name, value}]` (see `parse_query_string/1`)."
-  @spec parse_task_filter([{binary(), binary()}]) :: %{binary() => binary()}
+  @spec parse_task_filter([{binary(), binary()}]) :: %{binary() => term()}
   def parse_task_filter(pairs) do
-    parse_query(pairs, %{"status" => one_of(@task_statuses), "project_id" => &uuid_rule/2, "context" => &context_rule/2})
+    parse_query(pairs, %{
+      "status" => one_of(@task_statuses),
+      "project_id" => &uuid_rule/2,
+      "context" => &context_rule/2,
+      "deferred" => &boolean_rule/2,
+      "blocked" => &boolean_rule/2,
+      "available" => &boolean_rule/2,
+      "q" => text(1, 200),
+      "today" => &date_rule/2,
+      "limit" => &limit_rule/2,
+      "cursor" => &cursor_rule/2
+    })
   end
 
-  @doc "The project list filter from `[{name, value}]`."
-  @spec parse_project_filter([{binary(), binary()}]) :: %{binary() => binary()}
-  def parse_project_filter(pairs), do: parse_query(pairs, %{"status" => one_of(@project_statuses)})
+  @doc "The project list filter from `[{name, value}]` (status, limit, cursor, today)."
+  @spec parse_project_filter([{binary(), binary()}]) :: %{binary() => term()}
+  def parse_project_filter(pairs) do
+    parse_query(pairs, %{
+      "status" => one_of(@project_statuses),
+      "today" => &date_rule/2,
+      "limit" => &limit_rule/2,
+      "cursor" => &cursor_rule/2
+    })
+  end
+
+  @doc "Only `today` from `[{name, value}]` (nil when absent); other parameters are ignored (v1 routes)."
+  @spec parse_today([{binary(), binary()}]) :: binary() | nil
+  def parse_today(pairs) do
+    case for({"today", value} <- pairs, do: value) do
+      [] -> nil
+      [value] -> date_rule(value, "today")
+      _ -> raise ApiError.invalid("today", "today may be given only once")
+    end
+  end
+
+  @doc "The query of a route that takes only `today` (GET /counts): anything else is a 422 naming it."
+  @spec parse_only_today([{binary(), binary()}]) :: binary() | nil
+  def parse_only_today(pairs), do: pairs |> parse_query(%{"today" => &date_rule/2}) |> Map.get("today")
+
+  @doc "A route without query parameters (GET /export): the first one given is a 422 naming it."
+  @spec parse_no_query([{binary(), binary()}]) :: :ok
+  def parse_no_query(pairs) do
+    parse_query(pairs, %{})
+    :ok
+  end
+
+  defp boolean_rule("true", _field), do: true
+  defp boolean_rule("false", _field), do: false
+  defp boolean_rule(_value, field), do: raise(ApiError.invalid(field, "#{field} must be true or false"))
+
+  defp limit_rule(value, field) do
+    if Regex.match?(~r/\A[1-9][0-9]{0,2}\z/, value) and String.to_integer(value) <= 500,
+      do: String.to_integer(value),
+      else: raise(ApiError.invalid(field, "#{field} must be an integer from 1 to 500"))
+  end
+
+  defp cursor_rule(value, field) do
+    case Gtd.Cursor.decode(value) do
+      {:ok, position} -> position
+      :error -> raise ApiError.invalid(field, "#{field} must be a next_cursor from a previous answer")
+    end
+  end
 
   defp parse_query(pairs, rules) do
     names = pairs |> Enum.map(&elem(&1, 0)) |> Enum.uniq()

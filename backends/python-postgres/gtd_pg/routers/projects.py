@@ -11,7 +11,7 @@ from ..http import empty_response, json_response, query_pairs, read_json
 from ..idempotency import IdempotentWrite, create_once
 from ..routing import path_id, resource
 from ..store import Store
-from ..validation import PROJECT, PROJECT_FILTERS, parse_query
+from ..validation import PROJECT, PROJECT_FILTERS, TODAY_ONLY, parse_query
 
 
 def _store(request: Request) -> Store:
@@ -20,8 +20,10 @@ def _store(request: Request) -> Store:
 
 
 async def list_projects(request: Request) -> Response:
+    # `today` is accepted (the app sends it everywhere) and has no effect on projects.
     filter = parse_query(query_pairs(request.scope["query_string"]), PROJECT_FILTERS)
-    return json_response(200, {"projects": await _store(request).list_projects(filter)})
+    projects, next_cursor = await _store(request).list_projects(filter)
+    return json_response(200, {"projects": projects, "next_cursor": next_cursor})
 
 
 async def create_project(request: Request) -> Response:
@@ -34,7 +36,9 @@ async def create_project(request: Request) -> Response:
 
 
 async def get_project(request: Request) -> Response:
-    project = await _store(request).get_project(path_id(request, "project"))
+    id = path_id(request, "project")
+    parse_query(query_pairs(request.scope["query_string"]), TODAY_ONLY, strict=False)
+    project = await _store(request).get_project(id)
     if project is None:
         raise not_found("project")
     return json_response(200, project)
@@ -43,7 +47,7 @@ async def get_project(request: Request) -> Response:
 async def update_project(request: Request) -> Response:
     store = _store(request)
     id = path_id(request, "project")
-    if await store.get_project(id) is None:
+    if not await store.project_exists(id):
         raise not_found("project")
     fields = PROJECT.parse(await read_json(request), "update")
     project = await store.update_project(id, fields)

@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
 
-from ..errors import invalid, not_found
+from ..errors import not_found
 from ..http import empty_response, json_response, query_pairs, read_json
 from ..idempotency import IdempotentWrite, create_once
 from ..routing import path_id, resource
 from ..store import Store
-from ..validation import TASK, TASK_FILTERS, parse_query
+from ..validation import TASK, TASK_FILTERS, TODAY_ONLY, parse_query
 
 
 def _store(request: Request) -> Store:
@@ -19,30 +19,35 @@ def _store(request: Request) -> Store:
     return store
 
 
-async def check_project_ref(store: Store, project_id: str | None) -> None:
-    """A referenced project must exist; otherwise the request is invalid, not "not found"."""
-    if project_id and not await store.project_exists(project_id):
-        raise invalid("project_id", "project_id does not name an existing project")
+def today(request: Request, store: Store) -> str:
+    """The `today` query parameter of a single-resource route (others are ignored, as in v1),
+    else the backend's UTC date."""
+    query = parse_query(query_pairs(request.scope["query_string"]), TODAY_ONLY, strict=False)
+    return str(query.get("today") or store.today())
 
 
 async def list_tasks(request: Request) -> Response:
+    store = _store(request)
     filter = parse_query(query_pairs(request.scope["query_string"]), TASK_FILTERS)
-    return json_response(200, {"tasks": await _store(request).list_tasks(filter)})
+    tasks, next_cursor = await store.list_tasks(filter, filter.get("today") or store.today())
+    return json_response(200, {"tasks": tasks, "next_cursor": next_cursor})
 
 
 async def create_task(request: Request) -> Response:
     store = _store(request)
 
     async def create(body: Any, idempotency: IdempotentWrite | None) -> dict[str, Any]:
-        fields = TASK.parse(body, "create")
-        await check_project_ref(store, fields.get("project_id"))
-        return await store.create_task(fields, idempotency)
+        # The Store checks the references (project_id, blocked_by) in its transaction.
+        return await store.create_task(TASK.parse(body, "create"), idempotency)
 
     return await create_once(request, store, create)
 
 
 async def get_task(request: Request) -> Response:
-    task = await _store(request).get_task(path_id(request, "task"))
+    store = _store(request)
+    id = path_id(request, "task")
+    today(request, store)  # accepted and checked; a served task does not depend on it
+    task = await store.get_task(id)
     if task is None:
         raise not_found("task")
     return json_response(200, task)
@@ -52,14 +57,15 @@ async def update_task(request: Request) -> Response:
     store = _store(request)
     id = path_id(request, "task")
     # The path is checked before the body: a PATCH to a missing task is a 404 whatever it carries.
-    if await store.get_task(id) is None:
+    if not await store.task_exists(id):
         raise not_found("task")
+    day = today(request, store)  # the anchor of a recurring task completed "from completion"
     fields = TASK.parse(await read_json(request), "update")
-    await check_project_ref(store, fields.get("project_id"))
-    task = await store.update_task(id, fields)
-    if task is None:
+    result = await store.update_task(id, fields, day)
+    if result is None:
         raise not_found("task")  # deleted meanwhile
-    return json_response(200, task)
+    task, next_id = result
+    return json_response(200, task, {"next-occurrence-id": next_id} if next_id else None)
 
 
 async def delete_task(request: Request) -> Response:

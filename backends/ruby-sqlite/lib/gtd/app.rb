@@ -23,6 +23,8 @@ module Gtd
   # sends the headers only).
   class App < Sinatra::Base
     MAX_BODY_BYTES = 1_048_576
+    # POST /import takes a whole export (10,000 tasks are about 4 MB); only that route.
+    MAX_IMPORT_BYTES = 32 * 1_048_576
     JSON_TYPE_RE = %r{\Aapplication/([\w.+-]+\+)?json[#{Validation::JS_SPACE}]*(;|\z)}i
     JSON_HEADERS = { "content-type" => "application/json; charset=utf-8", "cache-control" => "no-store" }.freeze
     EMPTY_HEADERS = { "cache-control" => "no-store" }.freeze
@@ -35,7 +37,10 @@ module Gtd
       %r{\A/tasks\z} => %w[GET POST],
       %r{\A/tasks/([^/]+)\z} => %w[GET PATCH DELETE],
       %r{\A/projects\z} => %w[GET POST],
-      %r{\A/projects/([^/]+)\z} => %w[GET PATCH DELETE]
+      %r{\A/projects/([^/]+)\z} => %w[GET PATCH DELETE],
+      %r{\A/counts\z} => %w[GET],
+      %r{\A/export\z} => %w[GET],
+      %r{\A/import\z} => %w[POST]
     }.map do |pattern, methods|
       allow = methods.flat_map { |m| m == "GET" ? %w[GET HEAD] : [m] } + ["OPTIONS"]
       Route.new(pattern, allow.join(", "), methods)
@@ -134,8 +139,7 @@ module Gtd
     # --- tasks ----------------------------------------------------------------
 
     get "/tasks" do
-      filter = Validation.parse_task_filter(query_pairs)
-      json 200, { "tasks" => @store.list_tasks(filter) }
+      json 200, @store.list_tasks(Validation.parse_task_filter(query_pairs))
     end
 
     post "/tasks" do
@@ -148,6 +152,7 @@ module Gtd
 
     get "/tasks/:id" do
       task = @store.get_task(path_id("task")) or raise ApiError.not_found("task")
+      Validation.parse_item_query(query_pairs) # `today` changes nothing here, but must be valid
       json 200, task
     end
 
@@ -156,10 +161,12 @@ module Gtd
       # The path is checked before the body: a PATCH to a missing task is a 404 whatever it carries.
       raise ApiError.not_found("task") unless @store.get_task(id)
 
+      today = Validation.parse_item_query(query_pairs)["today"] # the anchor of a completed repeat
       fields = Validation.parse_task_fields(read_json, :update)
       check_project_ref(fields["project_id"])
-      task = @store.update_task(id, fields) or raise ApiError.not_found("task") # deleted meanwhile
-      json 200, task
+      updated = @store.update_task(id, fields, today: today) or raise ApiError.not_found("task") # deleted meanwhile
+      task, next_id = updated
+      json 200, task, next_id ? { "next-occurrence-id" => next_id } : {}
     end
 
     delete "/tasks/:id" do
@@ -171,8 +178,7 @@ module Gtd
     # --- projects -------------------------------------------------------------
 
     get "/projects" do
-      filter = Validation.parse_project_filter(query_pairs)
-      json 200, { "projects" => @store.list_projects(filter) }
+      json 200, @store.list_projects(Validation.parse_project_filter(query_pairs))
     end
 
     post "/projects" do
@@ -183,6 +189,7 @@ module Gtd
 
     get "/projects/:id" do
       project = @store.get_project(path_id("project")) or raise ApiError.not_found("project")
+      Validation.parse_item_query(query_pairs)
       json 200, project
     end
 
@@ -199,6 +206,22 @@ module Gtd
       raise ApiError.not_found("project") unless @store.delete_project(path_id("project"))
 
       empty 204
+    end
+
+    # --- v2: counts, export, import ---------------------------------------------
+
+    get "/counts" do
+      json 200, @store.counts(today: Validation.parse_today_query(query_pairs)["today"])
+    end
+
+    get "/export" do
+      Validation.parse_query(query_pairs, {}) # no parameters at all
+      json 200, @store.export
+    end
+
+    # Idempotency-Key is ignored here: an import is idempotent by itself.
+    post "/import" do
+      json 200, @store.import(parse_json(read_body(MAX_IMPORT_BYTES)))
     end
 
     # --- errors ---------------------------------------------------------------
@@ -300,17 +323,19 @@ module Gtd
         parse_json(read_body)
       end
 
-      # The raw body bytes: 415 for a non-JSON Content-Type, 413 if over 1 MiB.
-      def read_body
+      # The raw body bytes: 415 for a non-JSON Content-Type, 413 if over limit
+      # (1 MiB; POST /import passes 32 MiB). Neither Puma 5 nor Rack 2 limits a
+      # body, so this is the only limit.
+      def read_body(limit = MAX_BODY_BYTES)
         type = env["CONTENT_TYPE"]
         if type && !JSON_TYPE_RE.match?(type.b.force_encoding(Encoding::ISO_8859_1).encode(Encoding::UTF_8))
           raise ApiError.new(415, "unsupported_media_type", "request body must be application/json")
         end
-        raise too_large if env["CONTENT_LENGTH"].to_i > MAX_BODY_BYTES
+        raise too_large(limit) if env["CONTENT_LENGTH"].to_i > limit
 
         # read(n) answers nil, not "", for an empty body; String.new makes an unfrozen copy.
-        bytes = String.new(env["rack.input"]&.read(MAX_BODY_BYTES + 1) || "")
-        raise too_large if bytes.bytesize > MAX_BODY_BYTES
+        bytes = String.new(env["rack.input"]&.read(limit + 1) || "")
+        raise too_large(limit) if bytes.bytesize > limit
 
         bytes
       end
@@ -330,8 +355,8 @@ module Gtd
         end
       end
 
-      def too_large
-        ApiError.new(413, "payload_too_large", "request body must be at most #{MAX_BODY_BYTES} bytes")
+      def too_large(limit)
+        ApiError.new(413, "payload_too_large", "request body must be at most #{limit} bytes")
       end
     end
   end

@@ -27,9 +27,29 @@ module Gtd
 
     module_function
 
+    # What Ruby's parser reads differently: a comment opener, or an escape
+    # JavaScript refuses ("\x"). Texts without either go the fast way first.
+    RUBY_ONLY_RE = %r{/[*/]|\\[^"\\/bfnrtu]}
+    UNPARSED = Object.new.freeze
+
     # Parses a UTF-8 string; raises ParseError on anything JSON.parse would refuse.
     def parse(text)
-      Parser.new(text).parse
+      value = fast_parse(text)
+      value.equal?(UNPARSED) ? Parser.new(text).parse : value
+    end
+
+    # Ruby's C parser (about 8x faster; a 4 MB /import body is its reason), for
+    # texts where it cannot differ from JavaScript: no comment opener and no
+    # escape JavaScript refuses (RUBY_ONLY_RE). Anything it refuses (a lone
+    # surrogate escape, which the contract answers with a 422, not a 400; more
+    # than 100 levels of nesting, where its recursion would overflow the stack)
+    # is handed to the exact, iterative parser below, which decides.
+    def fast_parse(text)
+      return UNPARSED if RUBY_ONLY_RE.match?(text)
+
+      JSON.parse(text, max_nesting: 100, allow_nan: false, create_additions: false)
+    rescue JSON::ParserError
+      UNPARSED
     end
 
     # A string that holds a lone surrogate (WTF-8) as a JSON string literal with

@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
+require_relative "cursor"
 require_relative "errors"
+require_relative "rrule"
 
 module Gtd
   # Input rules for bodies, query strings and path ids, the same as
@@ -83,6 +85,42 @@ module Gtd
       value
     end
 
+    # RFC 3339 UTC with milliseconds, as every served timestamp (import reads them back).
+    TIMESTAMP_RE = /\A([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.[0-9]{3}Z\z/
+    TIMESTAMP = lambda do |value, field|
+      match = value.is_a?(String) && value.valid_encoding? ? TIMESTAMP_RE.match(value) : nil
+      unless match && real_date?(match[1].to_i, match[2].to_i, match[3].to_i) &&
+             match[4].to_i < 24 && match[5].to_i < 60 && match[6].to_i < 60
+        raise ApiError.invalid(field, "#{field} must be a timestamp like 2026-01-02T03:04:05.678Z")
+      end
+
+      value
+    end
+
+    REPEAT_FROM = %w[due completion].freeze
+    MAX_BLOCKED_BY = 100
+
+    # {"rule", "from"} with the rule in canonical form; any problem is 422 naming the field.
+    REPEAT = lambda do |value, field|
+      rule = value.is_a?(Hash) && value.keys.sort == %w[from rule] ? RRule.parse(value["rule"]) : nil
+      unless rule && REPEAT_FROM.include?(value["from"])
+        raise ApiError.invalid(field, "#{field} must be {\"rule\": an RRULE such as \"FREQ=WEEKLY;BYDAY=MO\", " \
+                                      "\"from\": \"due\" or \"completion\"}")
+      end
+
+      { "rule" => RRule.canonical(rule), "from" => value["from"] }
+    end
+
+    # The ids' format only (lowercased); existence, self, duplicates and cycles
+    # need the store and come after the project_id check (Store#check_blockers).
+    BLOCKED_BY = lambda do |value, field|
+      unless value.is_a?(Array) && value.length <= MAX_BLOCKED_BY && value.all? { |id| uuid?(id) }
+        raise ApiError.invalid(field, "#{field} must be an array of at most #{MAX_BLOCKED_BY} task ids")
+      end
+
+      value.map(&:downcase)
+    end
+
     def real_date?(year, month, day)
       return false if month < 1 || month > 12 || day < 1
 
@@ -101,17 +139,45 @@ module Gtd
       "status" => Field.new(rule: one_of(TASK_STATUSES)),
       "project_id" => Field.new(rule: UUID, nullable: true),
       "context" => Field.new(rule: CONTEXT, nullable: true),
-      "due_date" => Field.new(rule: DATE, nullable: true)
+      "due_date" => Field.new(rule: DATE, nullable: true),
+      "defer_until" => Field.new(rule: DATE, nullable: true),
+      "repeat" => Field.new(rule: REPEAT, nullable: true),
+      "blocked_by" => Field.new(rule: BLOCKED_BY)
     }.freeze
 
     PROJECT_FIELDS = {
       "name" => Field.new(rule: text(1, 200, blank: false), required: true),
       "status" => Field.new(rule: one_of(PROJECT_STATUSES)),
-      "notes" => Field.new(rule: text(0, 10_000), nullable: true)
+      "notes" => Field.new(rule: text(0, 10_000), nullable: true),
+      "reviewed_on" => Field.new(rule: DATE, nullable: true)
     }.freeze
 
-    TASK_FILTERS = { "status" => one_of(TASK_STATUSES), "project_id" => UUID, "context" => CONTEXT }.freeze
-    PROJECT_FILTERS = { "status" => one_of(PROJECT_STATUSES) }.freeze
+    BOOLEAN = lambda do |value, field|
+      raise ApiError.invalid(field, "#{field} must be true or false") unless %w[true false].include?(value)
+
+      value == "true"
+    end
+
+    # 1-500 in decimal, no sign, no leading zeros.
+    LIMIT = lambda do |value, field|
+      unless value.match?(/\A[1-9][0-9]{0,2}\z/) && value.to_i <= 500
+        raise ApiError.invalid(field, "#{field} must be an integer from 1 to 500")
+      end
+
+      value.to_i
+    end
+
+    CURSOR = lambda do |value, field|
+      Cursor.decode(value) or raise ApiError.invalid(field, "#{field} must be a next_cursor from a previous answer")
+    end
+
+    PAGING = { "limit" => LIMIT, "cursor" => CURSOR, "today" => DATE }.freeze
+    TASK_FILTERS = {
+      "status" => one_of(TASK_STATUSES), "project_id" => UUID, "context" => CONTEXT,
+      "deferred" => BOOLEAN, "blocked" => BOOLEAN, "available" => BOOLEAN, "q" => text(1, 200), **PAGING
+    }.freeze
+    PROJECT_FILTERS = { "status" => one_of(PROJECT_STATUSES), **PAGING }.freeze
+    TODAY_ONLY = { "today" => DATE }.freeze
 
     # The keys of a parsed JSON object in the order JavaScript's Object.keys gives them:
     # array-index-like keys first, ascending, then the others in insertion order.
@@ -170,6 +236,13 @@ module Gtd
 
     def parse_task_filter(pairs) = parse_query(pairs, TASK_FILTERS)
     def parse_project_filter(pairs) = parse_query(pairs, PROJECT_FILTERS)
+
+    # Routes where `today` is the only parameter (GET /counts): anything else is 422.
+    def parse_today_query(pairs) = parse_query(pairs, TODAY_ONLY)
+
+    # Item routes (GET/PATCH /tasks/{id}, GET /projects/{id}) ignore unknown
+    # parameters as in v1, but a `today` there must be valid (and given once).
+    def parse_item_query(pairs) = parse_query(pairs.select { |name, _| name == "today" }, TODAY_ONLY)
 
     # A query string split the way URLSearchParams (application/x-www-form-urlencoded)
     # does: "&"-separated, empty pieces skipped, "name" alone means an empty value,
