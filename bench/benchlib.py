@@ -229,10 +229,23 @@ http {{
 }}
 """
 
+#: Header-count variants of the workerd phase: how many extra fields each way, their names and
+#: values (about the size of real ones), and the upstream path that answers with them.
+EXTRA_HEADER_COUNT = 30
+EXTRA_HEADERS = {
+    f"x-bench-extra-{i:02d}": f"value-{i:02d}-0123456789abcdef0123456789" for i in range(EXTRA_HEADER_COUNT)
+}
+MANY_HEADERS_PREFIX = "/many-headers"
+
 UPSTREAM_SERVER = """\
   server {{
     listen {host}:{port} backlog=4096;
     location = /__stats {{ stub_status; }}
+    location {many_prefix}/ {{
+      default_type application/json;
+{many_headers}
+      return 200 '{payload}';
+    }}
     location / {{
       default_type application/json;
       return 200 '{payload}';
@@ -266,7 +279,10 @@ def nginx(name: str, workdir: Path, body: str, workers: int, health_url: str) ->
 
 def upstream_nginx(workdir: Path, port: int, workers: int = 1) -> Service:
     payload = UPSTREAM_BODY.replace("'", "\\'")
-    body = UPSTREAM_SERVER.format(host=HOST, port=port, payload=payload)
+    many = "\n".join(f"      add_header {name} {value};" for name, value in EXTRA_HEADERS.items())
+    body = UPSTREAM_SERVER.format(
+        host=HOST, port=port, payload=payload, many_prefix=MANY_HEADERS_PREFIX, many_headers=many
+    )
     return nginx("upstream-nginx", workdir, body, workers, f"http://{HOST}:{port}/")
 
 

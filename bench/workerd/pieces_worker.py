@@ -39,6 +39,8 @@ UPSTREAM_PAIRS = [
     ["date", "Sun, 29 Nov 2026 18:00:00 GMT"],
     ["connection", "keep-alive"],
 ]
+#: 50 more fields, for the per-header pieces (``*_h50`` minus ``*_h0``, divided by 50).
+EXTRA_PAIRS = [[f"x-bench-extra-{i:02d}", f"value-{i:02d}-0123456789abcdef0123456789"] for i in range(50)]
 LOG_LINE = json.dumps({"ts": "2026-11-29T18:00:00.000Z", "request_id": "0123456789abcdef", "status": 200})
 
 
@@ -97,10 +99,67 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
         async def passthrough() -> None:
             await js.fetch(origin + "/", req)
 
+        init_json = json.dumps({"method": "GET", "headers": dict(PAIRS), "redirect": "manual"})
+
+        async def fetch_init(signal: bool, timer: bool, manual: bool = True) -> None:
+            init = js.JSON.parse(init_json if manual else init_json.replace(',"redirect":"manual"', ""))
+            controller = None
+            if signal:
+                controller = js.AbortController.new()
+                init.signal = controller.signal
+            handle = js.setTimeout(controller.abort.bind(controller), 30000) if timer and controller else None
+            response = await js.fetch(origin + "/", init)
+            if handle is not None:
+                js.clearTimeout(handle)
+            await response.body.cancel()
+
         async def serve() -> None:
             await wr.serve(build_gateway, req, self.env, self.ctx)
 
+        async def serve_now(request: Any = req) -> None:
+            answer = wr.serve_now(build_gateway, request, self.env, self.ctx)
+            if isinstance(answer, asyncio.Future):
+                answer = await answer
+            await answer.body.cancel()
+
+        # The same request with 50 more headers, and one whose upstream answers with 30 more
+        # (nginx's /many-headers/ location, bench/benchlib.py): the per-header cost end to end.
+        more_headers = js.Headers.new(req.headers)
+        for key, value in EXTRA_PAIRS:
+            more_headers.set(key, value)
+        req_more = js.Request.new(req.url, wr._options(headers=more_headers))
+        base_url = req.url[: req.url.index("/", 8)]
+        req_many = js.Request.new(base_url + "/many-headers/x", wr._options(headers=req.headers))
+
+        async def passthrough_to(path: str, request: Any) -> None:
+            response = await js.fetch(origin + path, request)
+            await response.body.cancel()
+
         view = wr.request_view(req)
+        few = js.Headers.new(wr.to_js(UPSTREAM_PAIRS))
+        many = js.Headers.new(wr.to_js(UPSTREAM_PAIRS + EXTRA_PAIRS))
+        few_map, many_map = wr._header_fields(few), wr._header_fields(many)
+
+        def native_response(headers: Any) -> Any:
+            init = js.JSON.parse('{"status":200}')
+            init.headers = headers
+            return js.Response.new(None, init)
+
+        def native_copy_edited(headers: Any) -> Any:
+            copy = js.Headers.new(headers)
+            for key, value in PAIRS[:6]:
+                copy.set(key, value)
+            return copy
+
+        per_header: dict[str, Piece] = {}
+        for suffix, native, fields in (("h0", few, few_map), ("h50", many, many_map)):
+            per_header[f"read_json_{suffix}"] = lambda native=native: wr._header_fields(native)
+            per_header[f"read_to_py_{suffix}"] = lambda native=native: js.Array.from_(native).to_py()
+            per_header[f"js_response_{suffix}"] = lambda fields=fields: wr.js_response(Response(200, fields, None))
+            per_header[f"native_response_{suffix}"] = lambda native=native: native_response(native)
+            per_header[f"native_copy_edited_{suffix}"] = lambda native=native: native_copy_edited(native)
+            per_header[f"check_limits_{suffix}"] = lambda fields=fields: gateway._check_limits(fields)
+            per_header[f"copy_{suffix}"] = lambda fields=fields: fields.copy()
         pieces: dict[str, Piece] = {
             "noop": lambda: None,
             "python_work": _python_work,
@@ -129,6 +188,17 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             "minimal": minimal,
             "upstream_fetch": lambda: wr.upstream_fetch("GET", origin + "/", wr._header_fields(req.headers), None, 30),
             "serve": serve,
+            "serve_now": serve_now,
+            "serve_now_req50": lambda: serve_now(req_more),
+            "serve_now_resp30": lambda: serve_now(req_many),
+            "passthrough_h0": lambda: passthrough_to("/", req),
+            "passthrough_req50": lambda: passthrough_to("/", req_more),
+            "passthrough_resp30": lambda: passthrough_to("/many-headers/x", req),
+            "fetch_init": lambda: fetch_init(False, False),
+            "fetch_init_follow": lambda: fetch_init(False, False, manual=False),
+            "fetch_init_signal": lambda: fetch_init(True, False),
+            "fetch_init_signal_timer": lambda: fetch_init(True, True),
+            **per_header,
         }
         piece = pieces.get(name)
         if piece is None:

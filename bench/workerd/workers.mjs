@@ -2,7 +2,10 @@
 // One workerd, several Workers, for the bench's workerd phase (bench/run.py, phase_workerd):
 //
 //   js        JS pass-through (bench/proxies/passthrough_worker.js: env.UPSTREAM.fetch(request))
-//   py        minimal Python pass-through (bench/workerd/passthrough.py: js.fetch of the request)
+//   py        minimal Python pass-through entered by `class Default(WorkerEntrypoint)`
+//             (bench/workerd/passthrough.py: js.fetch of the request)
+//   py-onfetch the same entered by a top-level `on_fetch`, as the gateway is
+//             (bench/workerd/passthrough_on_fetch.py): the gateway's floor
 //   py-min    the least a header-editing Python gateway does (bench/workerd/minimal_gateway.py)
 //   pieces    only with --only: one piece of per-request work in a loop (bench/workerd/pieces.py)
 //   gw-local  the gateway (src/entry.py, unchanged), ENVIRONMENT=local, one backend
@@ -49,6 +52,14 @@ async function main() {
   const settings = JSON.parse(args.settings);
   const upstream = args.upstream.replace(/\/$/, "");
   const compat = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
+  // A `class Default(WorkerEntrypoint)` Worker runs without wrangler.toml's
+  // `disable_python_no_global_handlers`: while global handlers are on, workerd calls a
+  // `Default`'s `on_fetch` method, not its `fetch` (python-entrypoint-helper.ts).
+  const classCompat = {
+    ...compat,
+    compatibilityFlags: config.compatibility_flags.filter((flag) => flag !== "disable_python_no_global_handlers"),
+  };
+  const entersByClass = (dir) => !/^(async )?def on_fetch\(/m.test(readFileSync(join(dir, "entry.py"), "utf8"));
   const socket = { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
   const gwModules = pythonModules(SRC);
   const all = {
@@ -64,6 +75,18 @@ async function main() {
         contents: readFileSync(join(HERE, "passthrough.py"), "utf8"),
       }),
       modulesRoot: SRC,
+      ...classCompat,
+      bindings: { UPSTREAM_ORIGIN: upstream },
+    },
+    "py-onfetch": {
+      modules: [
+        {
+          type: "PythonModule",
+          path: join(HERE, "passthrough_on_fetch.py"),
+          contents: readFileSync(join(HERE, "passthrough_on_fetch.py"), "utf8"),
+        },
+      ],
+      modulesRoot: HERE,
       ...compat,
       bindings: { UPSTREAM_ORIGIN: upstream },
     },
@@ -76,7 +99,7 @@ async function main() {
         },
       ],
       modulesRoot: HERE,
-      ...compat,
+      ...classCompat,
       bindings: { UPSTREAM_ORIGIN: upstream },
     },
     "gw-local": {
@@ -91,7 +114,7 @@ async function main() {
         contents: readFileSync(join(HERE, "pieces_worker.py"), "utf8"),
       }),
       modulesRoot: SRC,
-      ...compat,
+      ...classCompat,
       bindings: { ...settings, ENVIRONMENT: "local", BACKEND_UPSTREAM_URL: upstream, DEFAULT_BACKEND: "upstream", UPSTREAM_ORIGIN: upstream },
     },
     "gw-cloud": {
@@ -108,6 +131,7 @@ async function main() {
     const [name, dir] = variant.split("=", 2);
     all[`gw-local-${name}`] = {
       ...all["gw-local"],
+      ...(entersByClass(dir) ? classCompat : compat),
       modules: pythonModules(dir),
       modulesRoot: dir,
     };

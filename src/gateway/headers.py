@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, KeysView
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 
 from .runtime import Headers
 
@@ -106,3 +106,103 @@ class HeaderMap:
 
     def __repr__(self) -> str:
         return f"HeaderMap({list(self.items())!r})"
+
+
+#: The one field the Fetch standard never combines into one value (RFC 6265 §3).
+SET_COOKIE = "set-cookie"
+
+
+class FetchHeaders:
+    """``runtime.Headers`` shaped like a Fetch ``Headers``: one combined value per name.
+
+    The Worker's map. A JS ``Headers`` already holds each name once, lower-case, its
+    values joined with ``", "``, except ``set-cookie``, whose values it yields one by one.
+    Kept that way in one ``dict`` (``set-cookie`` values in a list of their own), a map is
+    built, copied, searched and written out by C code (``dict(pairs)``, ``dict.copy``,
+    ``json.dumps``) instead of a Python loop per field: in Pyodide each Python-level step is
+    paid again for every header a client or an upstream sent (docs/benchmarks.md, "Header
+    cost"). ``append`` joins at once, which is what the JS side would do with it.
+    """
+
+    __slots__ = ("_cookies", "_values")
+
+    def __init__(self, values: Mapping[str, str] | None = None, cookies: Iterable[str] = ()) -> None:
+        """``values``: lower-case name → combined value; ``cookies``: the ``set-cookie`` values."""
+        self._values: dict[str, str] = dict(values) if values else {}
+        self._cookies: list[str] = list(cookies)
+
+    @classmethod
+    def from_pairs(cls, pairs: list[list[str]]) -> FetchHeaders:
+        """The map of a JS ``Headers``' iteration (lower-case names, ``set-cookie`` repeated)."""
+        headers = cls()
+        values = dict(pairs)  # each pair is a [name, value] list, as JSON gives them
+        if len(values) != len(pairs):  # only set-cookie repeats in a Headers' iteration
+            headers._cookies = [value for name, value in pairs if name == SET_COOKIE]
+            values.pop(SET_COOKIE, None)
+        headers._values = values
+        return headers
+
+    def get(self, name: str) -> str | None:
+        name = name.lower()
+        if name == SET_COOKIE and self._cookies:
+            return ", ".join(self._cookies)
+        return self._values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        name = name.lower()
+        if name == SET_COOKIE:
+            self._cookies = [value]
+            self._values.pop(name, None)
+        else:
+            self._values[name] = value
+
+    def append(self, name: str, value: str) -> None:
+        name = name.lower()
+        if name == SET_COOKIE:
+            if name in self._values:
+                self._cookies.insert(0, self._values.pop(name))
+            self._cookies.append(value)
+            return
+        previous = self._values.get(name)
+        self._values[name] = value if previous is None else f"{previous}, {value}"
+
+    def delete(self, name: str) -> None:
+        name = name.lower()
+        self._values.pop(name, None)
+        if name == SET_COOKIE:
+            self._cookies = []
+
+    def has(self, name: str) -> bool:
+        name = name.lower()
+        return name in self._values or (name == SET_COOKIE and bool(self._cookies))
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        yield from self._values.items()
+        for cookie in self._cookies:
+            yield SET_COOKIE, cookie
+
+    def names(self) -> Iterable[str]:
+        if self._cookies:
+            return {*self._values, SET_COOKIE}
+        return self._values.keys()
+
+    def copy(self) -> FetchHeaders:
+        clone = FetchHeaders()
+        clone._values = self._values.copy()
+        clone._cookies = self._cookies.copy()
+        return clone
+
+    def init(self) -> dict[str, str] | list[tuple[str, str]]:
+        """The fields as a JSON ``HeadersInit``: the record itself, or pairs when cookies repeat.
+
+        workerd builds its ``Headers`` from a record in half the time pairs take; only
+        several ``set-cookie`` values need the pairs.
+        """
+        if len(self._cookies) <= 1:
+            if not self._cookies:
+                return self._values
+            return {**self._values, SET_COOKIE: self._cookies[0]}
+        return list(self.items())
+
+    def __repr__(self) -> str:
+        return f"FetchHeaders({list(self.items())!r})"

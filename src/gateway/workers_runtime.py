@@ -4,10 +4,12 @@ The only module of ``gateway`` that imports ``js`` or ``pyodide``. It turns
 the Worker's native objects into the core's views (``gateway.runtime``) and
 back, and builds the :class:`~gateway.runtime.Platform` the core runs on:
 
-* headers cross the boundary once each way: a JS ``Headers`` is read into the
-  core's ``HeaderMap`` in one call, and the outgoing request's and the
-  answer's are written in one ``JSON.parse`` of their init object (each FFI
-  call costs workerd more than the Python work it saves: docs/benchmarks.md);
+* headers cross the boundary once each way, as one string: a JS ``Headers`` is
+  read with one ``JSON.stringify`` of its fields into a ``FetchHeaders`` (a dict
+  built by ``json.loads`` and ``dict()``, no Python step per field), and the
+  outgoing request's and the answer's are written in one ``JSON.parse`` of their
+  init object, the dict handed to ``json.dumps`` as it is. Each FFI call costs
+  workerd more than the Python work it would save (docs/benchmarks.md, "Header cost");
   a body stays the JS ``ReadableStream`` itself (copying one above ~10 MB
   into Python crashes the isolate);
 * ``fetch`` is the global JS ``fetch`` with ``redirect: "manual"``; JS errors
@@ -33,7 +35,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from typing import Any
 
 import js
@@ -47,7 +49,7 @@ from .errors import (
     UpstreamTimeoutError,
     unsendable_request,
 )
-from .headers import HeaderMap
+from .headers import FetchHeaders
 from .logs import RequestLog, log_event
 from .metrics import data_point
 from .runtime import Body, Handler, Headers, Platform, Request, Response, SystemClock
@@ -56,6 +58,17 @@ try:  # Pyodide ≥ 0.26 turns JS null into ``jsnull``, older ones into None
     from pyodide.ffi import jsnull
 except ImportError:  # pragma: no cover
     jsnull = None
+
+try:  # JSPI's synchronous wait for a promise (Pyodide ≥ 0.27; see serve_now)
+    from pyodide.ffi import can_run_sync, run_sync
+except ImportError:  # pragma: no cover
+
+    def can_run_sync() -> bool:
+        return False
+
+    def run_sync(x: Any) -> Any:
+        raise NotImplementedError
+
 
 KV_BINDING = "BACKEND_CONFIG_KV"
 RATE_LIMIT_BINDING = "RATE_LIMITER"
@@ -105,12 +118,14 @@ class _Natives:
         "parse",
         "response",
         "set_timeout",
+        "stringify",
     )
 
     def __init__(self) -> None:
         self.array_from = js.Array.from_
         self.fetch = js.fetch
         self.parse = js.JSON.parse
+        self.stringify = js.JSON.stringify
         self.response = js.Response
         self.abort_controller = js.AbortController
         self.object_is = js.Object.is_
@@ -137,21 +152,27 @@ def _natives() -> _Natives:
     return _bound
 
 
-def _header_fields(js_headers: Any) -> HeaderMap:
-    """A JS ``Headers`` read into the core's map in one call (not one FFI call per lookup).
+def _header_fields(js_headers: Any) -> FetchHeaders:
+    """A JS ``Headers`` read into the core's map as one JSON string (two FFI calls in all).
 
-    The SDK's conversion to ``http.client.HTTPMessage`` split values on commas
-    (workerd#5915); iterating the JS object gives each field as the runtime holds it.
+    Iterating the JS object gives each field as the runtime holds it (the SDK's conversion
+    to ``http.client.HTTPMessage`` split values on commas, workerd#5915). One string and
+    ``json.loads`` make no proxy per field (``to_py`` of the array does), and the map is then
+    built by ``dict()`` alone: ~1.3 µs per header on workerd (docs/benchmarks.md, "Header cost").
     """
-    return HeaderMap(_natives().array_from(js_headers).to_py())
+    natives = _natives()
+    return FetchHeaders.from_pairs(json.loads(natives.stringify(natives.array_from(js_headers))))
 
 
 def _headers_init(headers: Headers) -> dict[str, str] | list[tuple[str, str]]:
     """``headers`` as a ``HeadersInit`` for JSON: a record, or pairs when a name repeats.
 
     workerd converts a record into its ``Headers`` in half the time a sequence of pairs
-    takes; repeated names (``set-cookie``) need the pairs.
+    takes; repeated names (``set-cookie``) need the pairs. A ``FetchHeaders`` (every map
+    read from JS) hands over its own dict.
     """
+    if isinstance(headers, FetchHeaders):
+        return headers.init()
     record: dict[str, str] = {}
     for name, value in headers.items():
         if name in record:
@@ -348,7 +369,10 @@ async def upstream_fetch(
         # Needed by the Fetch standard for a stream body; workerd ignores it.
         init.duplex = "half"
     try:
-        response = await natives.fetch(url, init)
+        pending = natives.fetch(url, init)
+        # On the stack of on_fetch's promising call (serve_now), wait for the promise there: no
+        # asyncio future, no WebLoop task hop per subrequest.
+        response = run_sync(pending) if can_run_sync() else await pending
     except asyncio.CancelledError:
         controller.abort()  # the caller gave up (a client gone): really drop the upstream request
         raise
@@ -465,7 +489,8 @@ class JsRateLimiter:
         self._binding = binding
 
     async def allow(self, key: str) -> bool:
-        outcome = await self._binding.limit(_options(key=key))
+        pending = self._binding.limit(_options(key=key))
+        outcome = run_sync(pending) if can_run_sync() else await pending
         return bool(outcome.success)
 
 
@@ -563,13 +588,12 @@ def build_platform(env: Any) -> tuple[Platform, dict[str, str]]:
 
 
 def request_view(request: Any) -> Request:
-    """The core's view of a ``workers.Request`` or a raw JS ``Request``."""
-    native = getattr(request, "js_object", request)
-    headers = _header_fields(native.headers)
-    body = native.body
+    """The core's view of the raw JS ``Request`` workerd hands ``on_fetch``."""
+    headers = _header_fields(request.headers)
+    body = request.body
     return Request(
-        method=native.method,
-        url=native.url,
+        method=request.method,
+        url=request.url,
         headers=headers,
         body=None if _absent(body) else body,
         client_ip=headers.get("cf-connecting-ip"),
@@ -599,6 +623,60 @@ def _handler_for(build: BuildGateway, env: Any) -> Handler:
     _built.insert(0, (raw, handle))
     del _built[4:]
     return handle
+
+
+def serve_now(build: BuildGateway, request: Any, env: Any, ctx: Any) -> Any:
+    """:func:`serve` driven on the caller's stack: the JS ``Response``, or a future of it.
+
+    workerd calls ``on_fetch`` as a JSPI "promising" call, so on that stack a JS promise can be
+    waited for with ``run_sync`` (``upstream_fetch``, the rate limiter). Driven by hand, the
+    core runs to its answer in that one call: no task for the coroutine, no future and no
+    WebLoop hop per awaited promise (each hop is ~100 µs of workerd's CPU). When the core
+    really suspends (an asyncio future: a health check in flight, a KV read), the rest
+    continues in a task, as :func:`serve` would, and its future is returned for workerd to
+    await. The contextvars of the request live in one context copied here, for both parts.
+    """
+    context = contextvars.copy_context()
+    steps = serve(build, request, env, ctx)
+    try:
+        suspended_on = context.run(steps.send, None)
+    except StopIteration as answered:
+        return answered.value
+    return asyncio.get_event_loop().create_task(_resume(steps, suspended_on), context=context)
+
+
+async def _resume(steps: Coroutine[Any, Any, Any], suspended_on: Any) -> Any:
+    return await _Suspended(steps, suspended_on)
+
+
+class _Suspended:
+    """A coroutine that already ran up to ``suspended_on``, awaitable from a task.
+
+    Passes what the coroutine yields to the task driving it, and what the task sends or
+    throws (a result, a cancellation) back, exactly as if the task had run it from its start.
+    """
+
+    __slots__ = ("_first", "_steps")
+
+    def __init__(self, steps: Coroutine[Any, Any, Any], suspended_on: Any) -> None:
+        self._steps = steps
+        self._first = suspended_on
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        steps, yielded = self._steps, self._first
+        while True:
+            try:
+                yield yielded
+            except BaseException as exc:  # noqa: BLE001 — handed to the coroutine, as a task would
+                try:
+                    yielded = steps.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    yielded = steps.send(None)
+                except StopIteration as done:
+                    return done.value
 
 
 async def serve(build: BuildGateway, request: Any, env: Any, ctx: Any) -> Any:

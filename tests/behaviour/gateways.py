@@ -230,6 +230,8 @@ class HarnessGateway(Gateway):
         vars_file.write_text(json.dumps(self._env))
         args = [
             "node",
+            # JSPI: the harness calls on_fetch promising, as workerd does (isolate.mjs).
+            "--experimental-wasm-stack-switching",
             str(HARNESS),
             "--port",
             "0",

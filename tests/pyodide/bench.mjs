@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Python CPU cost of the Worker under Pyodide, printed as JSON:
 //
-//   node tests/pyodide/bench.mjs [--requests 1000] [--warmup 100]
+//   node --experimental-wasm-stack-switching tests/pyodide/bench.mjs [--requests 1000] [--warmup 100]
 //
 // * import: time to import the gateway (gateway.app + gateway.workers_runtime)
 //   in a fresh isolate, after the workers SDK (entry.py imports it first);
@@ -9,8 +9,8 @@
 //   time spent awaiting the upstream `fetch` (measured by wrapping
 //   `gateway.workers_runtime.upstream_fetch` and `entry.serve` in this process
 //   only). "serve" covers workers_runtime.serve (view building, the core,
-//   the JS Response); "entrypoint" adds the SDK's Default(ctx, env) and the
-//   JS↔Python call, measured from JS. Requests run one at a time, so nothing
+//   the JS Response); "entrypoint" adds workerd's one promising call of
+//   `on_fetch` (the JS↔Python call), measured from JS. Requests run one at a time, so nothing
 //   else runs on the thread while a sample is taken. The synchronous part of
 //   the JS fetch() call (undici building the request: JS work that workerd
 //   does natively) is measured separately and reported apart.
@@ -94,7 +94,7 @@ async def timed_serve(build, request, env, ctx):
     return response
 
 wr.upstream_fetch = timed_fetch   # picked up when the Platform is built (first request)
-entry.serve = timed_serve
+wr.serve = timed_serve  # serve_now (entry.on_fetch) looks serve up in workers_runtime
 stats
 `);
 

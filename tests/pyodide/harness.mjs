@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // A tiny stand-in for workerd: an HTTP server on 127.0.0.1 that turns each
 // request into a real JS `Request` (streaming body, duplex "half"), passes it
-// to the Python Worker in src/entry.py through Pyodide, and streams the JS
+// to the Python Worker's `on_fetch` in src/entry.py through Pyodide as workerd
+// calls it (isolate.mjs), and streams the JS
 // `Response` back. See docs/pyodide.md.
 //
-//   node tests/pyodide/harness.mjs --port 0 --vars '{"ENVIRONMENT":"local",...}'
+//   node --experimental-wasm-stack-switching tests/pyodide/harness.mjs --port 0 --vars '{"ENVIRONMENT":"local",...}'
 //        [--vars-file F] [--kv-persist DIR] [--kv-fail-file F] [--no-kv]
 //        [--isolates N] [--rate-limit N] [--analytics] [--compat-flag NAME]... [--wheel F]
 //

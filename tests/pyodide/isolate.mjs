@@ -2,12 +2,17 @@
 // the stand-ins for workerd's injected modules, and src/ unchanged.
 //
 // `createIsolate(...)` returns `{ fetch(request), pyodide }` where `fetch`
-// does what workerd does per request: construct the Python entrypoint class
-// `Default(ctx, env)` and call its `fetch` the way workerd's introspection
-// `wrapper_func` does (python-entrypoint-helper.ts, `makeEntrypointProxyHandler`):
-// the JS Request through the SDK's `python_from_rpc` (so the Worker gets a
-// `workers.Request`, as in production), a relaxed call, and the result through
-// `python_to_rpc`; the JS Response comes back.
+// does what workerd does per request for a top-level `on_fetch` (production:
+// compatibility flag `disable_python_no_global_handlers`;
+// python-entrypoint-helper.ts, `makeHandler` and `doPyCallHelper`): one call of
+// the module's `on_fetch` with the raw JS `Request`, `env` and `ExecutionContext`,
+// through `callWithOptions({ relaxed: true, promising: true })` (a JSPI
+// "promising" call, so Pyodide's `run_sync` works as in workerd), and the
+// answer's `js_response ?? answer`. No SDK class, no `python_from_rpc`.
+//
+// JSPI needs Node's `--experimental-wasm-stack-switching` (Node 20; workerd
+// enables it for Python Workers): `createIsolate` refuses to start without it
+// rather than enter the Worker differently from production.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -83,7 +88,8 @@ export async function createIsolate({
   writeTree(pyodide, srcDir, `${SESSION}/src`);
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env));
 
-  // Import in three timed steps: the SDK, the gateway, then the entry module.
+  // Import in three timed steps: the SDK (the runtime provides it; entry.py does not import it,
+  // so it is timed apart), the gateway, then the entry module.
   const timings = pyodide.runPython(`
 import sys, sysconfig, time, zipfile
 with zipfile.ZipFile("${SESSION}/sdk.whl") as wheel:
@@ -97,36 +103,18 @@ t2 = time.perf_counter()
 import entry
 t3 = time.perf_counter()
 
-from inspect import isawaitable
-from pyodide.code import relaxed_call
-from workers import python_from_rpc, python_to_rpc
-
-
-async def _call_like_workerd(relaxed, inst, prop, *args):
-    # workerd 1.20261117's introspection.wrapper_func, line for line.
-    method = getattr(inst, prop)
-    py_args = [python_from_rpc(arg) for arg in args]
-    result = relaxed_call(method, *py_args) if relaxed else method(*py_args)
-    if isawaitable(result):
-        return python_to_rpc(await result)
-    return python_to_rpc(result)
-
 {"importSdkMs": (t1 - t0) * 1000, "importGatewayMs": (t2 - t1) * 1000, "importEntryMs": (t3 - t2) * 1000}
 `).toJs({ dict_converter: Object.fromEntries });
-  const Default = pyodide.pyimport("entry").Default;
-  const callLikeWorkerd = pyodide.globals.get("_call_like_workerd");
+  if (!pyodide._module.jspiSupported) {
+    throw new Error("JSPI is off: run node with --experimental-wasm-stack-switching (workerd calls on_fetch promising)");
+  }
+  const onFetch = pyodide.pyimport("entry").on_fetch;
 
   async function fetch(request) {
     const ctx = new ExecutionContext(onWaitUntil, (err) => process.stderr.write(`[harness] waitUntil rejected: ${err}\n`));
-    const instance = Default(ctx, env);
-    const pending = callLikeWorkerd(true, instance, "fetch", request); // relaxed: workerd's `isFetch`
-    try {
-      const result = await pending;
-      return result?.js_object ?? result;
-    } finally {
-      pending.destroy?.();
-      instance.destroy();
-    }
+    const result = await onFetch.callWithOptions({ relaxed: true, promising: true }, request, env, ctx);
+    // workerd's makeHandler: `result?.js_response ?? result` (a pyodide.ffi.FetchResponse).
+    return result?.js_response ?? result;
   }
 
   return { fetch, pyodide, timings: { loadPyodideMs: loadedMs, ...timings } };

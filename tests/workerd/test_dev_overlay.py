@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import tomllib
 from pathlib import Path
@@ -41,6 +42,19 @@ def test_wrangler_toml_names_no_dev_flag_anywhere() -> None:
 def test_wrangler_toml_keeps_python_workers_and_the_production_compat_date(base: dict) -> None:
     assert "python_workers" in base["compatibility_flags"]
     assert base["compatibility_date"] == PRODUCTION_COMPAT_DATE
+
+
+def test_wrangler_toml_keeps_global_handlers_for_the_on_fetch_entry(base: dict) -> None:
+    # From 2025-08-14 on, workerd registers a top-level on_fetch only with this flag
+    # (compatibility-date.capnp, pythonNoGlobalHandlers); src/entry.py is one.
+    assert "disable_python_no_global_handlers" in base["compatibility_flags"]
+
+
+def test_entry_module_defines_a_top_level_on_fetch_and_no_default_class() -> None:
+    tree = ast.parse((ROOT / "src" / "entry.py").read_text(encoding="utf-8"))
+    top_level = {node.name: type(node).__name__ for node in tree.body if hasattr(node, "name")}
+    # With global handlers on, workerd would call a Default class's `on_fetch` method, not `fetch`.
+    assert (top_level.get("on_fetch"), top_level.get("Default")) == ("FunctionDef", None)
 
 
 def test_dev_flags_are_the_ones_workerd_needs_for_the_dev_bundle() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.headers import HOP_BY_HOP, HeaderMap, request_id, strip_hop_by_hop
+from gateway.headers import HOP_BY_HOP, FetchHeaders, HeaderMap, request_id, strip_hop_by_hop
 
 
 def test_header_map_get_is_case_insensitive():
@@ -109,3 +109,90 @@ def test_malformed_request_id_is_replaced(incoming):
 
 def test_fresh_request_ids_differ():
     assert request_id(None) != request_id(None)
+
+
+# FetchHeaders: the Worker's map, one combined value per name as a JS Headers holds it.
+
+
+def test_fetch_headers_from_pairs_keeps_every_field():
+    h = FetchHeaders.from_pairs([["accept", "a/b"], ["x-thing", "1, 2"]])
+    assert list(h.items()) == [("accept", "a/b"), ("x-thing", "1, 2")]
+
+
+def test_fetch_headers_from_pairs_keeps_each_set_cookie_apart():
+    h = FetchHeaders.from_pairs([["a", "1"], ["set-cookie", "s=1"], ["set-cookie", "t=2"]])
+    assert list(h.items()) == [("a", "1"), ("set-cookie", "s=1"), ("set-cookie", "t=2")]
+
+
+def test_fetch_headers_get_is_case_insensitive():
+    assert FetchHeaders({"content-type": "a/b"}).get("Content-Type") == "a/b"
+
+
+def test_fetch_headers_get_absent_is_none():
+    assert FetchHeaders().get("x") is None
+
+
+def test_fetch_headers_get_joins_set_cookie_values():
+    assert FetchHeaders({}, ["s=1", "t=2"]).get("set-cookie") == "s=1, t=2"
+
+
+def test_fetch_headers_set_replaces_the_value():
+    h = FetchHeaders({"x": "1"})
+    h.set("X", "2")
+    assert list(h.items()) == [("x", "2")]
+
+
+def test_fetch_headers_append_joins_with_comma_space():
+    h = FetchHeaders({"vary": "Accept-Encoding"})
+    h.append("Vary", "Origin")
+    assert h.get("vary") == "Accept-Encoding, Origin"
+
+
+def test_fetch_headers_append_adds_an_absent_name():
+    h = FetchHeaders()
+    h.append("server-timing", "a;dur=1")
+    assert list(h.items()) == [("server-timing", "a;dur=1")]
+
+
+def test_fetch_headers_append_set_cookie_keeps_values_apart():
+    h = FetchHeaders({"set-cookie": "s=1"})
+    h.append("set-cookie", "t=2")
+    assert list(h.items()) == [("set-cookie", "s=1"), ("set-cookie", "t=2")]
+
+
+def test_fetch_headers_delete_removes_the_name_and_ignores_absent():
+    h = FetchHeaders({"x": "1", "y": "2"}, ["s=1"])
+    h.delete("X")
+    h.delete("set-cookie")
+    h.delete("absent")
+    assert list(h.items()) == [("y", "2")]
+
+
+def test_fetch_headers_has_sees_set_cookie_values():
+    assert FetchHeaders({}, ["s=1"]).has("Set-Cookie")
+
+
+def test_fetch_headers_names_include_set_cookie():
+    assert set(FetchHeaders({"x": "1"}, ["s=1"]).names()) == {"x", "set-cookie"}
+
+
+def test_fetch_headers_copy_is_independent():
+    h = FetchHeaders({"x": "1"}, ["s=1"])
+    c = h.copy()
+    c.set("x", "2")
+    c.append("set-cookie", "t=2")
+    assert list(h.items()) == [("x", "1"), ("set-cookie", "s=1")]
+
+
+def test_fetch_headers_init_is_a_record_without_repeated_cookies():
+    assert FetchHeaders({"x": "1"}, ["s=1"]).init() == {"x": "1", "set-cookie": "s=1"}
+
+
+def test_fetch_headers_init_is_pairs_with_repeated_cookies():
+    assert FetchHeaders({"x": "1"}, ["s=1", "t=2"]).init() == [("x", "1"), ("set-cookie", "s=1"), ("set-cookie", "t=2")]
+
+
+def test_hop_by_hop_strip_works_on_fetch_headers():
+    h = FetchHeaders({"connection": "close, x-secret", "x-secret": "1", "te": "trailers", "accept": "a/b"})
+    strip_hop_by_hop(h)
+    assert list(h.items()) == [("accept", "a/b")]
