@@ -68,7 +68,7 @@ lint: setup
 	cd frontend && npm run --silent typecheck && npm run --silent lint && npm run --silent check:types
 
 # GTD_FULL_SUITE: the contract suite refuses to shrink to one external target here.
-# Three pytest processes side by side (the Docker suite, the browser suite, the rest), then the time per suite
+# Four pytest processes side by side (the Docker suite, the browser suite, the contract suite, the rest), then the time per suite
 # (scripts/run_suites.py; --serial runs them one after the other).
 test: setup $(STAMPS)/system lint
 	GTD_FULL_SUITE=1 $(PY) scripts/run_suites.py

@@ -1,14 +1,15 @@
-"""Run the test suites as three pytest processes side by side, then print where the time went.
+"""Run the test suites as four pytest processes side by side, then print where the time went.
 
     .venv/bin/python scripts/run_suites.py            # what `make test` runs
     .venv/bin/python scripts/run_suites.py --serial   # one after the other (to compare)
 
 Why side by side: most of the suites' time is spent waiting -- the Docker
 suite (tests/docker) on image builds and containers, the browser suite
-(tests/browser) on servers, pages and the outages it stages, the rest on the
+(tests/browser) on servers, pages and the outages it stages, the contract
+suite (tests/contract: every case on thirteen targets) and the rest on the
 servers they start -- so on two cores the user and system CPU of a whole run
 is well under one core's worth of its wall time (docs/benchmarks.md, "make
-test"). The three groups share no process, port or data folder: every server
+test"). The four groups share no process, port or data folder: every server
 runs on a free port with temporary data, and the Docker suite has its own
 engine. The one thing two suites would both build, the web app
 (tests/browser, tests/contract/test_run_stack.py), is built once before they
@@ -76,7 +77,10 @@ class Group:
 
 def groups() -> list[Group]:
     return [
-        Group("main", ["tests", "--ignore=tests/docker", "--ignore=tests/browser"], live=True),
+        Group(
+            "main", ["tests", "--ignore=tests/docker", "--ignore=tests/browser", "--ignore=tests/contract"], live=True
+        ),
+        Group("contract", ["tests/contract"], live=False),
         Group("docker", ["tests/docker"], live=False),
         Group("browser", ["tests/browser"], live=False),
     ]

@@ -25,7 +25,7 @@ export default function ErrorBoundary({ error, reset }: { error: Error & { diges
         <button type="button" className="button" onClick={reset}>
           Try again
         </button>{" "}
-        <Link href="/">Back to the inbox</Link>
+        <Link prefetch={false} href="/">Back to the inbox</Link>
       </p>
     </div>
   );

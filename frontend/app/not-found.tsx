@@ -6,7 +6,7 @@ export default function NotFound() {
       <h1>Not found</h1>
       <p>There is nothing here. It may have been deleted, or it lives on another backend.</p>
       <p>
-        <Link href="/">Back to the inbox</Link>
+        <Link prefetch={false} href="/">Back to the inbox</Link>
       </p>
     </div>
   );

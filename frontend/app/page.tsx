@@ -1,6 +1,6 @@
-import { StatusPage, contextParam } from "@/components/StatusPage";
+import { StatusPage, contextParam, searchParam } from "@/components/StatusPage";
 
 export default async function InboxPage({ searchParams }: PageProps<"/">) {
   const params = await searchParams;
-  return <StatusPage status="inbox" context={contextParam(params.context)} />;
+  return <StatusPage view="inbox" context={contextParam(params.context)} q={searchParam(params.q)} />;
 }

@@ -1,4 +1,5 @@
 import { selectBackend } from "@/app/actions";
+import { SwitcherMenu } from "@/components/SwitcherMenu";
 import { formatMs } from "@/lib/format";
 import type { ApiResult, BackendInfo, BackendsListing, HealthStatus, Location } from "@/lib/types";
 
@@ -49,50 +50,52 @@ export function BackendSwitcher({
   const active = listing.data.backends.find((backend) => backend.id === current) ?? null;
   const locations = active ? (Object.keys(active.locations) as Location[]) : [];
   return (
-    <div className="switcher">
-      <div role="group" aria-label="Backend" className="switcher-group" data-testid="backend-switcher">
-        {listing.data.backends.map((backend) => {
-          const health = entryHealth(backend, backend.id === current ? location : null, listing.data.environment);
-          const latency = formatMs(health.latency);
-          const selected = backend.id === current;
-          return (
-            <form key={backend.id} action={selectBackend}>
-              <input type="hidden" name="backend" value={backend.id} />
-              <button
-                type="submit"
-                className="backend"
-                aria-pressed={selected}
-                data-backend={backend.id}
-                data-health={health.status}
-                title={`${backend.name}: ${health.status}${latency ? `, ${latency}` : ""}; locations: ${Object.keys(backend.locations).join(", ")}`}
-              >
-                <HealthDot status={health.status} />
-                <span className="backend-name">{backend.name}</span>
-                <span className="backend-meta">
-                  {health.status === "healthy" ? <span className="sr-only"> healthy</span> : <span className="backend-health">{` ${health.status}`}</span>}
-                  {latency ? ` ${latency}` : ""}
-                  {` · ${Object.keys(backend.locations).join("/")}`}
-                </span>
-              </button>
-            </form>
-          );
-        })}
-      </div>
-      {active && locations.length > 1 ? (
-        <div role="group" aria-label="Location" className="switcher-group" data-testid="location-switcher">
-          {(["auto", ...locations] as const).map((option) => {
-            const selected = option === "auto" ? location === null : location === option;
+    <SwitcherMenu>
+      <div className="switcher">
+        <div role="group" aria-label="Backend" className="switcher-group" data-testid="backend-switcher">
+          {listing.data.backends.map((backend) => {
+            const health = entryHealth(backend, backend.id === current ? location : null, listing.data.environment);
+            const latency = formatMs(health.latency);
+            const selected = backend.id === current;
             return (
-              <form key={option} action={selectBackend}>
-                <input type="hidden" name="location" value={option} />
-                <button type="submit" className="location" aria-pressed={selected} data-location={option}>
-                  {option === "auto" ? `auto${servedLocation && location === null ? ` (${servedLocation})` : ""}` : option}
+              <form key={backend.id} action={selectBackend}>
+                <input type="hidden" name="backend" value={backend.id} />
+                <button
+                  type="submit"
+                  className="backend"
+                  aria-pressed={selected}
+                  data-backend={backend.id}
+                  data-health={health.status}
+                  title={`${backend.name}: ${health.status}${latency ? `, ${latency}` : ""}; locations: ${Object.keys(backend.locations).join(", ")}`}
+                >
+                  <HealthDot status={health.status} />
+                  <span className="backend-name">{backend.name}</span>
+                  <span className="backend-meta">
+                    {health.status === "healthy" ? <span className="sr-only"> healthy</span> : <span className="backend-health">{` ${health.status}`}</span>}
+                    {latency ? ` ${latency}` : ""}
+                    {` · ${Object.keys(backend.locations).join("/")}`}
+                  </span>
                 </button>
               </form>
             );
           })}
         </div>
-      ) : null}
-    </div>
+        {active && locations.length > 1 ? (
+          <div role="group" aria-label="Location" className="switcher-group" data-testid="location-switcher">
+            {(["auto", ...locations] as const).map((option) => {
+              const selected = option === "auto" ? location === null : location === option;
+              return (
+                <form key={option} action={selectBackend}>
+                  <input type="hidden" name="location" value={option} />
+                  <button type="submit" className="location" aria-pressed={selected} data-location={option}>
+                    {option === "auto" ? `auto${servedLocation && location === null ? ` (${servedLocation})` : ""}` : option}
+                  </button>
+                </form>
+              );
+            })}
+          </div>
+        ) : null}
+      </div>
+    </SwitcherMenu>
   );
 }

@@ -7,6 +7,7 @@ import { useActionState, useState, useTransition } from "react";
 import { deleteTask, saveTask } from "@/app/actions";
 import { ErrorPanel } from "@/components/ErrorPanel";
 import { ServedLine } from "@/components/ServedLine";
+import { FREQS, WEEKDAYS, WEEKDAY_NAMES, describeRepeat, parseRule, type Freq } from "@/lib/repeat";
 import type { ActionResult, ApiError, Task } from "@/lib/types";
 import { STATUS_LABELS, TASK_STATUSES } from "@/lib/types";
 
@@ -15,7 +16,23 @@ function invalid(error: ApiError | null, field: string): boolean {
 }
 
 /** Edit every field of a task; a real <form> posting to a Server Action. */
-export function TaskEditForm({ task, projects }: { task: Task; projects: { id: string; name: string }[] }) {
+const FREQ_LABELS: Record<Freq, string> = { DAILY: "Days", WEEKLY: "Weeks", MONTHLY: "Months", YEARLY: "Years" };
+
+export function TaskEditForm({
+  task,
+  projects,
+  contexts,
+  candidates,
+}: {
+  task: Task;
+  projects: { id: string; name: string }[];
+  /** Existing contexts, one spelling each (suggested in the context field). */
+  contexts: string[];
+  /** Tasks this one may be blocked by (open ones of the backend, and its current blockers). */
+  candidates: { id: string; title: string }[];
+}) {
+  const rule = task.repeat ? parseRule(task.repeat.rule) : null;
+  const [freq, setFreq] = useState<Freq | "">(rule?.freq ?? "");
   const [result, action, saving] = useActionState<ActionResult<Task> | null, FormData>(saveTask, null);
   const [confirming, setConfirming] = useState(false);
   const [deleteError, setDeleteError] = useState<ApiError | null>(null);
@@ -58,12 +75,18 @@ export function TaskEditForm({ task, projects }: { task: Task; projects: { id: s
               pattern="@?\S{1,49}"
               title="@ and a word, e.g. @home"
               defaultValue={task.context ?? ""}
+              list="known-contexts"
               aria-invalid={invalid(error, "context") || undefined}
               aria-describedby="context-help"
             />
             <small id="context-help" className="muted">
               e.g. @home, @phone; empty for none
             </small>
+            <datalist id="known-contexts">
+              {contexts.map((context) => (
+                <option key={context} value={context} />
+              ))}
+            </datalist>
           </div>
         </div>
         <div className="field-row">
@@ -83,11 +106,98 @@ export function TaskEditForm({ task, projects }: { task: Task; projects: { id: s
             </select>
           </div>
         </div>
+        <div className="field-row">
+          <div className="field">
+            <label htmlFor="defer_until">Defer until</label>
+            <input
+              id="defer_until"
+              name="defer_until"
+              type="date"
+              defaultValue={task.defer_until ?? ""}
+              aria-invalid={invalid(error, "defer_until") || undefined}
+              aria-describedby="defer-help"
+            />
+            <small id="defer-help" className="muted">
+              Hidden in its list (kept in the Tickler) until that day
+            </small>
+          </div>
+          <div className="field">
+            <label htmlFor="blocked_by">Blocked by</label>
+            <input type="hidden" name="blocked_by_present" value="1" />
+            <select
+              id="blocked_by"
+              name="blocked_by"
+              multiple
+              size={Math.min(6, Math.max(3, candidates.length))}
+              defaultValue={task.blocked_by}
+              aria-invalid={invalid(error, "blocked_by") || undefined}
+              aria-describedby="blocked-help"
+            >
+              {candidates.map((candidate) => (
+                <option key={candidate.id} value={candidate.id}>
+                  {candidate.title}
+                </option>
+              ))}
+            </select>
+            <small id="blocked-help" className="muted">
+              {task.blocked ? "Blocked now: waits for the selected tasks. " : ""}Ctrl/⌘-click to pick several; none selected: not blocked
+            </small>
+          </div>
+        </div>
+        <fieldset className="repeat">
+          <legend>Repeat</legend>
+          <div className="repeat-row">
+            <label htmlFor="repeat_interval">Every</label>
+            <input id="repeat_interval" name="repeat_interval" type="number" min={1} max={365} defaultValue={rule?.interval ?? 1} disabled={freq === ""} className="narrow" />
+            <label htmlFor="repeat_freq" className="sr-only">
+              Repeat unit
+            </label>
+            <select id="repeat_freq" name="repeat_freq" value={freq} aria-invalid={invalid(error, "repeat") || undefined} onChange={(event) => setFreq(event.target.value as Freq | "")}>
+              <option value="">Does not repeat</option>
+              {FREQS.map((value) => (
+                <option key={value} value={value}>
+                  {FREQ_LABELS[value]}
+                </option>
+              ))}
+            </select>
+          </div>
+          {freq === "WEEKLY" ? (
+            <div className="repeat-row" role="group" aria-label="On weekdays">
+              {WEEKDAYS.map((day) => (
+                <label key={day} className="day">
+                  <input type="checkbox" name="repeat_byday" value={day} defaultChecked={rule?.byday.includes(day) ?? false} /> {WEEKDAY_NAMES[day]}
+                </label>
+              ))}
+            </div>
+          ) : null}
+          {freq === "MONTHLY" ? (
+            <div className="repeat-row">
+              <label htmlFor="repeat_bymonthday">On day</label>
+              <input id="repeat_bymonthday" name="repeat_bymonthday" type="number" min={1} max={31} defaultValue={rule?.bymonthday ?? ""} className="narrow" />
+              <small className="muted">(empty: the due date&apos;s day; 31 means the month&apos;s last day when shorter)</small>
+            </div>
+          ) : null}
+          {freq !== "" ? (
+            <div className="repeat-row" role="radiogroup" aria-label="Next date counted from">
+              <label>
+                <input type="radio" name="repeat_from" value="due" defaultChecked={task.repeat?.from !== "completion"} /> from the due date
+              </label>
+              <label>
+                <input type="radio" name="repeat_from" value="completion" defaultChecked={task.repeat?.from === "completion"} /> from completion
+              </label>
+            </div>
+          ) : null}
+          {current.repeat ? (
+            <p className="muted" data-testid="repeat-summary">
+              Repeats {describeRepeat(current.repeat)}
+            </p>
+          ) : null}
+        </fieldset>
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={saving}>
             {saving ? "Saving…" : "Save"}
           </button>
-          <Link href={back} className="button">
+          <Link prefetch={false} href={back} className="button">
             Back to {STATUS_LABELS[current.status]}
           </Link>
         </div>

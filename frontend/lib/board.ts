@@ -1,39 +1,50 @@
-// Server-side data loading for a page: the gateway's backend listing and the
-// selected backend's tasks and projects, fetched in parallel.
+// Server-side data loading for a page: the sidebar's counts (one request), the projects (names
+// for rows and pickers) and the gateway's backend listing. Lists are loaded page by page by the
+// page itself (`listPage`): no page reads every task.
 import "server-only";
 
 import { gateway, getSelection } from "./gateway";
-import type { ApiResult, BackendsListing, ProjectList, Selection, Task, TaskList, TaskStatus } from "./types";
-import { TASK_STATUSES } from "./types";
+import { userToday } from "./today";
+import type { ApiResult, BackendsListing, Counts, ListTasksQuery, ProjectList, Selection, Task, TaskList } from "./types";
+
+/** Tasks per page of a list ("Show more" asks for the next one with the cursor). */
+export const PAGE_SIZE = 50;
 
 export interface Board {
   selection: Selection;
+  /** The user's local date, sent as `today=` with every call. */
+  today: string;
   backends: ApiResult<BackendsListing>;
-  tasks: ApiResult<TaskList>;
+  counts: ApiResult<Counts>;
   projects: ApiResult<ProjectList>;
 }
 
 export async function loadBoard(): Promise<Board> {
-  const selection = await getSelection();
-  const [tasks, projects] = await Promise.all([gateway.listTasks(), gateway.listProjects()]);
+  const [selection, today] = await Promise.all([getSelection(), userToday()]);
+  // Projects are few (an outcome with more than one step); one page of the largest size holds them.
+  const [counts, projects] = await Promise.all([gateway.counts(today), gateway.listProjects({ today, limit: "500" })]);
   // After the data: the listing then shows the health check these requests just caused.
   const backends = await gateway.backends();
-  return { selection, backends, tasks, projects };
+  return { selection, today, backends, counts, projects };
 }
 
-export function countByStatus(tasks: readonly Task[]): Record<TaskStatus, number> {
-  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
-  for (const task of tasks) counts[task.status] += 1;
-  return counts;
+/** One page of a list (``query`` without today/limit, which are added here). */
+export function listPage(query: ListTasksQuery, today: string, limit: number = PAGE_SIZE): Promise<ApiResult<TaskList>> {
+  return gateway.listTasks({ ...query, today, limit: String(limit) });
 }
 
+/** The contexts on the tasks shown, one spelling each (the first seen, compared case-insensitively). */
 export function contextsOf(tasks: readonly Task[]): string[] {
-  const set = new Set<string>();
-  for (const task of tasks) if (task.context) set.add(task.context);
-  return [...set].sort((a, b) => a.localeCompare(b));
+  const seen = new Map<string, string>();
+  for (const task of tasks) if (task.context && !seen.has(task.context.toLowerCase())) seen.set(task.context.toLowerCase(), task.context);
+  return [...seen.values()].sort((a, b) => a.localeCompare(b));
+}
+
+export function projectNames(board: Board): { id: string; name: string }[] {
+  return board.projects.ok ? board.projects.data.projects.map(({ id, name }) => ({ id, name })) : [];
 }
 
 /** The backend this page is about: the user's choice, else the one that answered, else the first listed. */
 export function currentBackend(board: Board): string | null {
-  return board.selection.backend ?? board.tasks.served.backend ?? (board.backends.ok ? (board.backends.data.backends[0]?.id ?? null) : null);
+  return board.selection.backend ?? board.counts.served.backend ?? (board.backends.ok ? (board.backends.data.backends[0]?.id ?? null) : null);
 }

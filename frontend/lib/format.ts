@@ -59,10 +59,6 @@ export function isTransient(error: ApiError): boolean {
   return error.status === 0 || error.status >= 500 || error.status === 429;
 }
 
-export function todayIso(now: Date = new Date()): string {
-  return now.toISOString().slice(0, 10);
-}
-
 export function isOverdue(dueDate: string | null, today: string): boolean {
   return dueDate !== null && dueDate < today;
 }

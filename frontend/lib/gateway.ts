@@ -9,11 +9,16 @@ import type {
   ApiError,
   ApiResult,
   BackendsListing,
+  Counts,
+  ExportDocument,
+  ImportResult,
+  IsoDate,
   ListTasksQuery,
   Location,
   Project,
   ProjectCreate,
   ProjectList,
+  ProjectUpdate,
   Selection,
   ServedBy,
   Task,
@@ -26,6 +31,8 @@ export const BACKEND_COOKIE = "gtd-backend";
 export const LOCATION_COOKIE = "gtd-location";
 const BACKEND_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const TIMEOUT_MS = 15_000;
+/** Export/import move whole stores (10,000 tasks ≈ 4 MB): more time than a list. */
+const BULK_TIMEOUT_MS = 60_000;
 
 function gatewayUrl(): string {
   return (process.env.GATEWAY_URL || "http://127.0.0.1:8787").replace(/\/+$/, "");
@@ -91,7 +98,7 @@ function asErrorBody(body: unknown): { code?: unknown; message?: unknown; field?
 async function call<T>(
   method: "GET" | "POST" | "PATCH" | "DELETE",
   path: string,
-  options: { body?: unknown; selection?: Selection | null; headers?: Record<string, string> } = {},
+  options: { body?: unknown; selection?: Selection | null; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ApiResult<T>> {
   const selection = options.selection === undefined ? await getSelection() : (options.selection ?? { backend: null, location: null });
   const headers = new Headers({ ...options.headers, accept: "application/json", "user-agent": "gtd-frontend" });
@@ -112,7 +119,7 @@ async function call<T>(
       headers,
       body,
       cache: "no-store",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
     });
   } catch (exc) {
     const timedOut = exc instanceof Error && (exc.name === "TimeoutError" || exc.name === "AbortError");
@@ -122,7 +129,7 @@ async function call<T>(
       error: {
         status: 0,
         code: timedOut ? "gateway_timeout" : "gateway_unreachable",
-        message: timedOut ? `The gateway did not answer within ${TIMEOUT_MS / 1000} s` : "The gateway cannot be reached",
+        message: timedOut ? `The gateway did not answer within ${(options.timeoutMs ?? TIMEOUT_MS) / 1000} s` : "The gateway cannot be reached",
         requestId: null,
         backend: selection.backend,
       },
@@ -141,7 +148,11 @@ async function call<T>(
       }
     }
   }
-  if (response.ok) return { ok: true, data: parsed as T, served };
+  if (response.ok) {
+    // A completing PATCH of a recurring task names the occurrence it created (contract v2).
+    const next = response.headers.get("next-occurrence-id");
+    return next ? { ok: true, data: parsed as T, served, nextOccurrenceId: next.toLowerCase() } : { ok: true, data: parsed as T, served };
+  }
 
   const err = asErrorBody(parsed);
   const error: ApiError = {
@@ -168,8 +179,11 @@ export const gateway = {
   backends: () => call<BackendsListing>("GET", "/_gateway/backends", { selection: null }),
   health: () => call<{ status: string; version?: string; environment?: string }>("GET", "/_gateway/health", { selection: null }),
 
-  listTasks: (filter: ListTasksQuery = {}) => call<TaskList>("GET", `/tasks${query(filter)}`),
-  getTask: (taskId: string) => call<Task>("GET", `/tasks/${id(taskId)}`),
+  /** Pass ``today`` (the user's date) and ``limit``: no page reads a whole store. */
+  listTasks: (filter: ListTasksQuery) => call<TaskList>("GET", `/tasks${query(filter)}`),
+  getTask: (taskId: string, today: IsoDate) => call<Task>("GET", `/tasks/${id(taskId)}${query({ today })}`),
+  /** The sidebar's numbers in one request. */
+  counts: (today: IsoDate) => call<Counts>("GET", `/counts${query({ today })}`),
   /** With ``idempotencyKey``, a retry of the same capture creates nothing new (the backend replays its first answer). */
   createTask: (body: TaskCreate, options: { idempotencyKey?: string; selection?: Selection } = {}) =>
     call<Task>("POST", "/tasks", {
@@ -177,11 +191,18 @@ export const gateway = {
       selection: options.selection,
       headers: options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : undefined,
     }),
-  updateTask: (taskId: string, body: TaskUpdate) => call<Task>("PATCH", `/tasks/${id(taskId)}`, { body }),
+  updateTask: (taskId: string, body: TaskUpdate, today: IsoDate) => call<Task>("PATCH", `/tasks/${id(taskId)}${query({ today })}`, { body }),
   deleteTask: (taskId: string) => call<null>("DELETE", `/tasks/${id(taskId)}`),
 
-  listProjects: () => call<ProjectList>("GET", "/projects"),
-  getProject: (projectId: string) => call<Project>("GET", `/projects/${id(projectId)}`),
+  listProjects: (filter: { today: IsoDate; status?: string; limit?: string; cursor?: string }) => call<ProjectList>("GET", `/projects${query(filter)}`),
+  getProject: (projectId: string, today: IsoDate) => call<Project>("GET", `/projects/${id(projectId)}${query({ today })}`),
   createProject: (body: ProjectCreate) => call<Project>("POST", "/projects", { body }),
+  updateProject: (projectId: string, body: ProjectUpdate, today: IsoDate) => call<Project>("PATCH", `/projects/${id(projectId)}${query({ today })}`, { body }),
   deleteProject: (projectId: string) => call<null>("DELETE", `/projects/${id(projectId)}`),
+
+  /** The whole store of the chosen backend (or of ``selection``'s), oldest first. */
+  exportAll: (selection?: Selection) => call<ExportDocument>("GET", "/export", { selection, timeoutMs: BULK_TIMEOUT_MS }),
+  /** Merge by id; re-importing the same document changes nothing. */
+  importAll: (document: unknown, selection?: Selection) =>
+    call<ImportResult>("POST", "/import", { body: document, selection, timeoutMs: BULK_TIMEOUT_MS }),
 };

@@ -66,6 +66,9 @@ export interface paths {
         /**
          * Change some fields of a task
          * @description Absent fields are left as they are; `null` clears a nullable field.
+         *     Moving a task with a `repeat` from an open status to `done` also
+         *     creates its next occurrence (see "Recurring tasks") and answers its id
+         *     in `Next-Occurrence-Id`.
          */
         patch: operations["updateTask"];
         trace?: never;
@@ -116,6 +119,69 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
+    "/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sidebar's numbers in one request
+         * @description Each number equals the length of the matching list answer (see "Counts").
+         */
+        get: operations["getCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every project and task of this backend, oldest first
+         * @description No query parameters (any is 422).
+         */
+        get: operations["exportAll"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge an export document into this backend, by id and updated_at
+         * @description Body limit 32 MiB. All or nothing: the first violation (in document
+         *     order) is a 422 whose `field` is `projects[i].member` or
+         *     `tasks[i].member` (or a top-level member), and nothing is written.
+         *     `Idempotency-Key` is ignored.
+         */
+        post: operations["importAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -148,14 +214,52 @@ export interface components {
         Title: string;
         /** @description Must contain a non-whitespace character. */
         Name: string;
+        /** @enum {string} */
+        BoolParam: "true" | "false";
+        NullableDate: components["schemas"]["Date"] | null;
+        /**
+         * @description The RRULE subset (see "Recurring tasks"). Served in canonical form:
+         *     FREQ first, INTERVAL only when not 1, BYDAY in MO..SU order, BYMONTHDAY.
+         * @example FREQ=WEEKLY;BYDAY=MO,WE
+         * @example FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=31
+         * @example FREQ=DAILY
+         */
+        RepeatRule: string;
+        Repeat: {
+            rule: components["schemas"]["RepeatRule"];
+            /** @enum {string} */
+            from: "due" | "completion";
+        } | null;
+        /** @description A served `repeat`, its rule in canonical form. */
+        ServedRepeat: {
+            rule: string;
+            /** @enum {string} */
+            from: "due" | "completion";
+        } | null;
+        /** @description Ids of the tasks this one waits for; served sorted ascending, no duplicates. */
+        BlockedBy: components["schemas"]["Id"][];
+        /** @description At most 100 distinct ids (any case) of existing tasks, not the task itself, no cycle. */
+        BlockedByInput: string[];
+        NullableId: components["schemas"]["Id"] | null;
+        NullableContext: components["schemas"]["Context"] | null;
+        NullableTimestamp: components["schemas"]["Timestamp"] | null;
+        /** @description Pass as `cursor` for the next page; null when no matching item follows. */
+        NextCursor: string | null;
         Task: {
             id: components["schemas"]["Id"];
             title: components["schemas"]["Title"];
             notes: components["schemas"]["Notes"];
             status: components["schemas"]["TaskStatus"];
-            project_id: components["schemas"]["Id"] | null;
-            context: components["schemas"]["Context"] | null;
-            due_date: components["schemas"]["Date"] | null;
+            project_id: components["schemas"]["NullableId"];
+            context: components["schemas"]["NullableContext"];
+            due_date: components["schemas"]["NullableDate"];
+            defer_until: components["schemas"]["NullableDate"];
+            repeat: components["schemas"]["ServedRepeat"];
+            blocked_by: components["schemas"]["BlockedBy"];
+            /** @description Read-only. True iff the task is open and a task in `blocked_by` is open. */
+            blocked: boolean;
+            /** @description Read-only. When the task last became `done`; null while open. */
+            completed_at: components["schemas"]["NullableTimestamp"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -166,8 +270,11 @@ export interface components {
             status?: components["schemas"]["TaskStatus"];
             /** @description Must name an existing project (else 422, field `project_id`). */
             project_id?: string | null;
-            context?: components["schemas"]["Context"] | null;
-            due_date?: components["schemas"]["Date"] | null;
+            context?: components["schemas"]["NullableContext"];
+            due_date?: components["schemas"]["NullableDate"];
+            defer_until?: components["schemas"]["NullableDate"];
+            repeat?: components["schemas"]["Repeat"];
+            blocked_by?: components["schemas"]["BlockedByInput"];
         };
         /** @description Like TaskCreate, but every field is optional and at least one is required. */
         TaskUpdate: {
@@ -175,17 +282,29 @@ export interface components {
             notes?: components["schemas"]["Notes"];
             status?: components["schemas"]["TaskStatus"];
             project_id?: string | null;
-            context?: components["schemas"]["Context"] | null;
-            due_date?: components["schemas"]["Date"] | null;
+            context?: components["schemas"]["NullableContext"];
+            due_date?: components["schemas"]["NullableDate"];
+            defer_until?: components["schemas"]["NullableDate"];
+            repeat?: components["schemas"]["Repeat"];
+            blocked_by?: components["schemas"]["BlockedByInput"];
         };
         TaskList: {
             tasks: components["schemas"]["Task"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** @description The project's open tasks, done tasks, and open tasks with status `next`. */
+        TaskCounts: {
+            open: number;
+            done: number;
+            next: number;
         };
         Project: {
             id: components["schemas"]["Id"];
             name: components["schemas"]["Name"];
             status: components["schemas"]["ProjectStatus"];
             notes: components["schemas"]["Notes"];
+            reviewed_on: components["schemas"]["NullableDate"];
+            task_counts: components["schemas"]["TaskCounts"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -194,14 +313,92 @@ export interface components {
             /** @default active */
             status?: components["schemas"]["ProjectStatus"];
             notes?: components["schemas"]["Notes"];
+            reviewed_on?: components["schemas"]["NullableDate"];
         };
         ProjectUpdate: {
             name?: components["schemas"]["Name"];
             status?: components["schemas"]["ProjectStatus"];
             notes?: components["schemas"]["Notes"];
+            reviewed_on?: components["schemas"]["NullableDate"];
         };
         ProjectList: {
             projects: components["schemas"]["Project"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        Counts: {
+            /** @description `inbox`..`someday` exclude deferred tasks; `done` counts every done task. */
+            tasks: {
+                inbox: number;
+                next: number;
+                waiting: number;
+                scheduled: number;
+                someday: number;
+                done: number;
+                deferred: number;
+                blocked: number;
+                available: number;
+            };
+            projects: {
+                active: number;
+                someday: number;
+                done: number;
+            };
+        };
+        /** @description A served project without `task_counts`. */
+        ExportProject: {
+            id: components["schemas"]["Id"];
+            name: components["schemas"]["Name"];
+            status: components["schemas"]["ProjectStatus"];
+            notes: components["schemas"]["Notes"];
+            reviewed_on: components["schemas"]["NullableDate"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A served task without `blocked`. */
+        ExportTask: {
+            id: components["schemas"]["Id"];
+            title: components["schemas"]["Title"];
+            notes: components["schemas"]["Notes"];
+            status: components["schemas"]["TaskStatus"];
+            project_id: components["schemas"]["NullableId"];
+            context: components["schemas"]["NullableContext"];
+            due_date: components["schemas"]["NullableDate"];
+            defer_until: components["schemas"]["NullableDate"];
+            repeat: components["schemas"]["ServedRepeat"];
+            blocked_by: components["schemas"]["BlockedBy"];
+            completed_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ExportDocument: {
+            /** @constant */
+            version: 2;
+            exported_at: components["schemas"]["Timestamp"];
+            /** @description Oldest first (created_at ascending, then creation order). */
+            projects: components["schemas"]["ExportProject"][];
+            /** @description Oldest first (created_at ascending, then creation order). */
+            tasks: components["schemas"]["ExportTask"][];
+        };
+        /**
+         * @description An ExportDocument; `exported_at` optional. In items, `notes`,
+         *     `reviewed_on`, `project_id`, `context`, `due_date`, `defer_until`,
+         *     `repeat`, `completed_at` may be absent (null) and `blocked_by` absent ([]).
+         */
+        ImportDocument: {
+            /** @constant */
+            version: 2;
+            exported_at?: string;
+            projects: Record<string, never>[];
+            tasks: Record<string, never>[];
+        };
+        MergeCounts: {
+            created: number;
+            updated: number;
+            unchanged: number;
+        };
+        ImportResult: {
+            projects: components["schemas"]["MergeCounts"];
+            tasks: components["schemas"]["MergeCounts"];
         };
         HealthOk: {
             /** @constant */
@@ -314,6 +511,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+        Today: components["schemas"]["Date"];
+        /** @description Page size 1-500, decimal without sign or leading zeros. Absent = the whole list. */
+        Limit: string;
+        /** @description A previous answer's `next_cursor`, unchanged (opaque). */
+        Cursor: string;
         /** @description A UUID. Anything else cannot name a resource and is answered 404. */
         Id: string;
         /**
@@ -368,6 +571,20 @@ export interface operations {
                 status?: components["schemas"]["TaskStatus"];
                 project_id?: string;
                 context?: components["schemas"]["Context"];
+                /** @description Open and `defer_until` after today (`false`: the complement). */
+                deferred?: components["schemas"]["BoolParam"];
+                /** @description Open with an open blocker (`false`: the complement). */
+                blocked?: components["schemas"]["BoolParam"];
+                /** @description Open, not deferred, not blocked (`false`: done, deferred or blocked). */
+                available?: components["schemas"]["BoolParam"];
+                /** @description Substring of title or notes, ASCII case-insensitive; `%`, `_`, `\\` literal. */
+                q?: string;
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+                /** @description Page size 1-500, decimal without sign or leading zeros. Absent = the whole list. */
+                limit?: components["parameters"]["Limit"];
+                /** @description A previous answer's `next_cursor`, unchanged (opaque). */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -431,7 +648,10 @@ export interface operations {
     };
     getTask: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+            };
             header?: never;
             path: {
                 /** @description A UUID. Anything else cannot name a resource and is answered 404. */
@@ -452,6 +672,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            422: components["responses"]["ValidationError"];
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
@@ -481,7 +702,10 @@ export interface operations {
     };
     updateTask: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+            };
             header?: never;
             path: {
                 /** @description A UUID. Anything else cannot name a resource and is answered 404. */
@@ -498,6 +722,8 @@ export interface operations {
             /** @description The updated task. */
             200: {
                 headers: {
+                    /** @description The id of the next occurrence created by completing a repeating task. */
+                    "Next-Occurrence-Id"?: components["schemas"]["Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -517,6 +743,12 @@ export interface operations {
         parameters: {
             query?: {
                 status?: components["schemas"]["ProjectStatus"];
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+                /** @description Page size 1-500, decimal without sign or leading zeros. Absent = the whole list. */
+                limit?: components["parameters"]["Limit"];
+                /** @description A previous answer's `next_cursor`, unchanged (opaque). */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -580,7 +812,10 @@ export interface operations {
     };
     getProject: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+            };
             header?: never;
             path: {
                 /** @description A UUID. Anything else cannot name a resource and is answered 404. */
@@ -601,6 +836,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            422: components["responses"]["ValidationError"];
             503: components["responses"]["DatabaseUnavailable"];
         };
     };
@@ -657,6 +893,93 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    getCounts: {
+        parameters: {
+            query?: {
+                /** @description The client's local date; "today" for deferral. Default the backend's UTC date. */
+                today?: components["parameters"]["Today"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Counts"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    exportAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole store as one document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    importAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportDocument"];
+            };
+        };
+        responses: {
+            /** @description What the merge did. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            405: components["responses"]["MethodNotAllowed"];
+            /** @description `payload_too_large`: body over 32 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
             503: components["responses"]["DatabaseUnavailable"];

@@ -8,16 +8,31 @@ import type { components, operations } from "./openapi";
 
 type Schemas = components["schemas"];
 
+/** `YYYY-MM-DD`. */
+export type IsoDate = string;
+export type Repeat = NonNullable<Schemas["Repeat"]>;
+export type RepeatFrom = Repeat["from"];
+export type TaskCounts = Schemas["TaskCounts"];
+
+export type TaskStatus = Schemas["TaskStatus"];
 export type Task = Schemas["Task"];
 export type TaskCreate = Schemas["TaskCreate"];
 export type TaskUpdate = Schemas["TaskUpdate"];
-export type TaskStatus = Schemas["TaskStatus"];
 export type TaskList = Schemas["TaskList"];
+export type ProjectStatus = Schemas["ProjectStatus"];
 export type Project = Schemas["Project"];
 export type ProjectCreate = Schemas["ProjectCreate"];
+export type ProjectUpdate = Schemas["ProjectUpdate"];
 export type ProjectList = Schemas["ProjectList"];
 export type ApiErrorBody = Schemas["Error"];
 export type ListTasksQuery = NonNullable<operations["listTasks"]["parameters"]["query"]>;
+/** `GET /counts`: every number is the length of one list answer (the sidebar in one request). */
+export type Counts = Schemas["Counts"];
+/** `GET /export` (version 2): a served project without task_counts, a served task without blocked. */
+export type ExportProject = Schemas["ExportProject"];
+export type ExportTask = Schemas["ExportTask"];
+export type ExportDocument = Schemas["ExportDocument"];
+export type ImportResult = Schemas["ImportResult"];
 
 // Every status, in GTD order. `satisfies` ties the list to the spec's enum
 // both ways: a value that is not a status fails, and so does a missing one.
@@ -81,12 +96,12 @@ export interface ApiError {
 }
 
 export type ApiResult<T> =
-  | { ok: true; data: T; served: ServedBy }
+  | { ok: true; data: T; served: ServedBy; nextOccurrenceId?: string }
   | { ok: false; error: ApiError; served: ServedBy };
 
 /** What a Server Action hands back to the client. */
 export type ActionResult<T = undefined> =
-  | { ok: true; data: T; served: ServedBy }
+  | { ok: true; data: T; served: ServedBy; nextOccurrenceId?: string }
   | { ok: false; error: ApiError; served: ServedBy | null };
 
 export interface Selection {

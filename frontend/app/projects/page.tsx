@@ -11,7 +11,6 @@ export const metadata: Metadata = { title: "Projects" };
 
 export default async function ProjectsPage() {
   const board = await loadBoard();
-  const tasks = board.tasks.ok ? board.tasks.data.tasks : [];
   return (
     <Shell board={board} active="projects">
       <div className="page-head">
@@ -27,17 +26,17 @@ export default async function ProjectsPage() {
           ) : (
             <ul className="projects" aria-label="Projects" data-testid="project-list">
               {board.projects.data.projects.map((project) => {
-                const mine = tasks.filter((task) => task.project_id === project.id);
-                const open = mine.filter((task) => task.status !== "done").length;
+                const counts = project.task_counts;
                 return (
                   <li key={project.id} className="project" data-project-id={project.id}>
-                    <Link href={`/projects/${project.id}`} className="project-name">
+                    <Link prefetch={false} href={`/projects/${project.id}`} className="project-name">
                       {project.name}
                     </Link>
-                    <span className="muted">
+                    <span className="muted" data-testid="task-counts">
                       {" "}
-                      {open} open · {mine.length - open} done
+                      {counts.open} open · {counts.next} next · {counts.done} done
                       {project.status !== "active" ? ` · ${project.status}` : ""}
+                      {project.status === "active" && counts.next === 0 ? " · no next action" : ""}
                     </span>
                   </li>
                 );

@@ -5,16 +5,29 @@ import { ErrorPanel } from "@/components/ErrorPanel";
 import { ServedLine } from "@/components/ServedLine";
 import { Shell } from "@/components/Shell";
 import { TaskEditForm } from "@/components/TaskEditForm";
-import { loadBoard } from "@/lib/board";
+import { contextsOf, listPage, loadBoard, projectNames } from "@/lib/board";
 import { gateway } from "@/lib/gateway";
+import { userToday } from "@/lib/today";
 
 export const metadata: Metadata = { title: "Edit task" };
 
+/** Blockers are picked among the newest open tasks (one page of the largest size). */
+const CANDIDATES = 500;
+
 export default async function TaskPage({ params }: PageProps<"/tasks/[id]">) {
   const { id } = await params;
-  const [board, task] = await Promise.all([loadBoard(), gateway.getTask(id)]);
+  const today = await userToday();
+  const [board, task, recent] = await Promise.all([loadBoard(), gateway.getTask(id, today), listPage({}, today, CANDIDATES)]);
   if (!task.ok && task.error.code === "not_found") notFound();
-  const projects = board.projects.ok ? board.projects.data.projects.map(({ id: projectId, name }) => ({ id: projectId, name })) : [];
+  const others = recent.ok ? recent.data.tasks.filter((other) => other.id !== id) : [];
+  const titles = new Map(others.map((other) => [other.id, other.title]));
+  const candidates = task.ok
+    ? [
+        // Current blockers first (even if done or not among the newest), then the open tasks.
+        ...task.data.blocked_by.map((blocker) => ({ id: blocker, title: titles.get(blocker) ?? `Task ${blocker.slice(0, 8)}` })),
+        ...others.filter((other) => other.status !== "done" && !task.data.blocked_by.includes(other.id)).map(({ id: otherId, title }) => ({ id: otherId, title })),
+      ]
+    : [];
   return (
     <Shell board={board} active={task.ok ? task.data.status : null}>
       <div className="page-head">
@@ -22,7 +35,7 @@ export default async function TaskPage({ params }: PageProps<"/tasks/[id]">) {
       </div>
       {task.ok ? (
         <>
-          <TaskEditForm task={task.data} projects={projects} />
+          <TaskEditForm task={task.data} projects={projectNames(board)} contexts={contextsOf(others)} candidates={candidates} />
           <ServedLine served={task.served} />
         </>
       ) : (
