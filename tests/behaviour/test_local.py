@@ -55,6 +55,16 @@ def gw(launch, upstreams, liar):
     )
 
 
+@pytest.fixture(scope="module")
+def roomy(launch, upstreams):
+    """A gateway with the default 30 s upstream deadline, for the 32 MiB uploads.
+
+    The deadline runs until the upstream's answer, so it covers sending the body: at
+    ``gw``'s 1 s, a loaded machine turns a correct upload into a 504.
+    """
+    return launch({"ENVIRONMENT": "local", "DEFAULT_BACKEND": "alpha", "BACKEND_ALPHA_URL": upstreams["alpha"].url})
+
+
 # -- routing -----------------------------------------------------------------
 
 
@@ -382,16 +392,16 @@ def test_no_error_answer_names_a_backend_url(gw, upstreams, headers, path, statu
 # -- streaming ---------------------------------------------------------------
 
 
-def test_large_upload_streams_through_intact(gw, upstreams):
-    response = gw.request("POST", "/upload", content=pattern_chunks(BIG), headers={"content-length": str(BIG)})
+def test_large_upload_streams_through_intact(roomy, upstreams):
+    response = roomy.request("POST", "/upload", content=pattern_chunks(BIG), headers={"content-length": str(BIG)})
     assert echo(response)["body_length"] == BIG
     seen = upstreams["alpha"].last("/upload")
     assert seen.body_length == BIG
     assert seen.body_sha256 == pattern_digest(BIG)
 
 
-def test_large_chunked_upload_streams_through_intact(gw, upstreams):
-    response = gw.request("POST", "/upload-chunked", content=pattern_chunks(BIG))
+def test_large_chunked_upload_streams_through_intact(roomy, upstreams):
+    response = roomy.request("POST", "/upload-chunked", content=pattern_chunks(BIG))
     assert echo(response)["body_length"] == BIG
     assert upstreams["alpha"].last("/upload-chunked").body_sha256 == pattern_digest(BIG)
 

@@ -1,5 +1,7 @@
 """GET /counts (v2-spec §4): every number equals the length of the matching list answer."""
 
+from collections import Counter
+
 import pytest
 
 FUTURE = "2999-01-01"
@@ -18,7 +20,9 @@ def _expected(api, today: dict) -> dict:
     for name in ("deferred", "blocked", "available"):
         tasks[name] = _count(api, "/tasks", {name: "true", **today})
     projects = {s: _count(api, "/projects", {"status": s}) for s in ("active", "someday", "done")}
-    return {"tasks": tasks, "projects": projects}
+    every = api.get("/tasks").json()["tasks"]
+    contexts = Counter(t["context"] for t in every if t["status"] != "done" and t["context"] is not None)
+    return {"tasks": tasks, "projects": projects, "contexts": dict(contexts)}
 
 
 @pytest.fixture
@@ -57,6 +61,24 @@ def test_counts_move_when_a_task_is_deferred(api):
         before["deferred"] + 1,
         before["available"] - 1,
     )
+
+
+def test_counts_list_each_open_tasks_context_with_its_spelling(api, unique_context):
+    other = unique_context.upper()
+    api.create_task(context=unique_context, status="next", defer_until=FUTURE)
+    api.create_task(context=unique_context)
+    api.create_task(context=other, status="waiting")
+    api.create_task(context=unique_context + "-done", status="done")
+    contexts = api.get("/counts").json()["contexts"]
+    assert (contexts[unique_context], contexts[other]) == (2, 1)
+    assert unique_context + "-done" not in contexts
+
+
+def test_a_context_leaves_the_counts_when_its_last_open_task_is_done(api, unique_context):
+    task = api.create_task(context=unique_context)
+    assert api.get("/counts").json()["contexts"][unique_context] == 1
+    api.patch(f"/tasks/{task['id']}", json={"status": "done"})
+    assert unique_context not in api.get("/counts").json()["contexts"]
 
 
 def test_counts_reject_an_unknown_parameter(api):

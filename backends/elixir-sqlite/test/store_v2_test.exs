@@ -212,7 +212,7 @@ defmodule Gtd.StoreV2Test do
       id(%{"status" => "waiting", "defer_until" => "2026-12-09"})
       id(%{"status" => "done"})
       today = "2026-12-05"
-      {:object, [{"tasks", {:object, tasks}}, {"projects", _}]} = Store.counts(today)
+      {:object, [{"tasks", {:object, tasks}}, {"projects", _}, {"contexts", _}]} = Store.counts(today)
 
       expected =
         for status <- ~w(inbox next waiting scheduled someday),
@@ -232,8 +232,24 @@ defmodule Gtd.StoreV2Test do
 
     test "project counts are by status" do
       for status <- ~w(active active done), do: Store.create(:projects, %{"name" => "p", "status" => status}, nil)
-      {:object, [_, {"projects", projects}]} = Store.counts(nil)
+      {:object, [_, {"projects", projects}, _]} = Store.counts(nil)
       assert projects == {:object, [{"active", 2}, {"someday", 0}, {"done", 1}]}
+    end
+
+    defp contexts, do: Store.counts(nil) |> field("contexts")
+
+    test "contexts count the open tasks of each context, spelled as stored" do
+      id(%{"context" => "@home", "status" => "next", "defer_until" => "2999-01-01"})
+      id(%{"context" => "@home"})
+      id(%{"context" => "@HOME", "status" => "waiting"})
+      id(%{})
+      assert contexts() == {:object, [{"@HOME", 1}, {"@home", 2}]}
+    end
+
+    test "a context that only done tasks have is not in the contexts" do
+      id(%{"context" => "@office", "status" => "done"})
+      id(%{"context" => "@home"})
+      assert contexts() == {:object, [{"@home", 1}]}
     end
   end
 

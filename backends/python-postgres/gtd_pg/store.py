@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
+from typing import Any, overload
 
 import asyncpg
 
@@ -103,6 +103,11 @@ def encode_text(value: str | None) -> str | None:
     return value.replace(ESC, ESC + ESC).replace("\x00", ESC + "0")
 
 
+# The overloads let a caller that knows the column is non-null keep a plain str.
+@overload
+def decode_text(value: str) -> str: ...
+@overload
+def decode_text(value: str | None) -> str | None: ...
 def decode_text(value: str | None) -> str | None:
     if value is None or ESC not in value:
         return value
@@ -468,7 +473,8 @@ class Store:
         return _rows_changed(await self._execute("DELETE FROM tasks WHERE id = $1", id)) > 0
 
     async def counts(self, today: str) -> dict[str, dict[str, int]]:
-        """GET /counts in one query: each number is the length of the list answer it stands for."""
+        """GET /counts in one query: each number is the length of the list answer it stands for;
+        `contexts` maps each open task's context, as stored, to its number of open tasks."""
         open_statuses = ("inbox", "next", "waiting", "scheduled", "someday")
         per_status = ", ".join(f"count(*) FILTER (WHERE status = '{s}' AND NOT deferred) AS {s}" for s in open_statuses)
         sql = f"""SELECT {per_status},
@@ -478,13 +484,18 @@ class Store:
   count(*) FILTER (WHERE status <> 'done' AND NOT deferred AND NOT blocked) AS available,
   (SELECT count(*) FROM projects WHERE status = 'active') AS p_active,
   (SELECT count(*) FROM projects WHERE status = 'someday') AS p_someday,
-  (SELECT count(*) FROM projects WHERE status = 'done') AS p_done
+  (SELECT count(*) FROM projects WHERE status = 'done') AS p_done,
+  ARRAY(SELECT ROW(context, count(*)) FROM tasks WHERE status <> 'done' AND context IS NOT NULL
+        GROUP BY context) AS contexts
 FROM (SELECT t.status, {deferred_sql("$1")} AS deferred, {BLOCKED} AS blocked FROM tasks t) x"""
         async with self._connection() as conn:
             record = await conn.fetchrow(sql, today)
         tasks = {key: record[key] for key in (*open_statuses, "done", "deferred", "blocked", "available")}
         projects = {key: record[f"p_{key}"] for key in ("active", "someday", "done")}
-        return {"tasks": tasks, "projects": projects}
+        # Grouped on the stored (escaped) spelling, so "@home" and "@HOME" stay two keys; the escaping
+        # is one-to-one, so decoding cannot merge two groups.
+        contexts = {decode_text(context): n for context, n in record["contexts"]}
+        return {"tasks": tasks, "projects": projects, "contexts": contexts}
 
     # -- projects --------------------------------------------------------------------
 

@@ -280,6 +280,25 @@ async def test_counts_equal_the_list_lengths(store):
     assert counts["tasks"]["done"] == 1 and counts["projects"] == {"active": 0, "someday": 1, "done": 0}
 
 
+async def test_counts_map_each_open_context_as_spelled_to_its_open_tasks(store):
+    await create(store, context="@home", status="next", defer_until="2027-01-01")
+    await create(store, context="@home")
+    await create(store, context="@HOME", status="waiting")
+    await create(store, context="@home", status="done")
+    await create(store, context="@office", status="done")
+    await create(store)
+    assert (await store.counts(TODAY))["contexts"] == {"@home": 2, "@HOME": 1}
+
+
+async def test_counts_decode_an_escaped_context(store):
+    await create(store, context="@a\x00b")
+    assert (await store.counts(TODAY))["contexts"] == {"@a\x00b": 1}
+
+
+async def test_counts_have_no_contexts_without_tasks(store):
+    assert (await store.counts(TODAY))["contexts"] == {}
+
+
 async def test_task_counts_count_open_done_and_next(store):
     project = await store.create_project({"name": "p"})
     for status in ("next", "next", "waiting", "done"):

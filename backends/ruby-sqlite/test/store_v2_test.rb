@@ -188,6 +188,19 @@ class StoreV2Test < Minitest::Test
     assert_equal({ "active" => 0, "someday" => 1, "done" => 0 }, counts["projects"])
   end
 
+  def test_counts_map_open_task_contexts_as_spelled_to_their_number
+    create("context" => "@home", "status" => "next", "defer_until" => "2027-01-01")
+    create("context" => "@home")
+    create("context" => "@HOME", "status" => "waiting")
+    create("context" => "@office", "status" => "done")
+    create
+    assert_equal({ "@home" => 2, "@HOME" => 1 }, @store.counts(today: "2026-12-01")["contexts"])
+  end
+
+  def test_counts_without_tasks_have_no_contexts
+    assert_equal({}, @store.counts["contexts"])
+  end
+
   def test_project_task_counts
     project = @store.create_project({ "name" => "p", "reviewed_on" => "2026-11-30" })
     create("project_id" => project["id"], "status" => "next", "defer_until" => "2027-01-01")

@@ -490,9 +490,14 @@ export class Store {
     return changes[1] > 0;
   }
 
-  /** The sidebar's numbers: one aggregate query (contract v2 §4). */
+  /**
+   * The sidebar's numbers: one aggregate query (contract v2 §4), so every
+   * number, `contexts` included, comes from the same snapshot. `contexts` is
+   * built as a JSON object by SQLite (GROUP BY compares with BINARY
+   * collation, so "@home" and "@HOME" stay two keys).
+   */
   async counts(today: string = this.today()): Promise<Counts> {
-    const row = await this.db.first<Record<string, number>>(
+    const row = await this.db.first<Record<string, number> & { contexts: string }>(
       `SELECT
          coalesce(sum(status = 'inbox' AND NOT deferred), 0) AS inbox,
          coalesce(sum(status = 'next' AND NOT deferred), 0) AS next,
@@ -505,7 +510,10 @@ export class Store {
          coalesce(sum(status <> 'done' AND NOT deferred AND NOT blocked), 0) AS available,
          (SELECT count(*) FROM projects WHERE status = 'active') AS p_active,
          (SELECT count(*) FROM projects WHERE status = 'someday') AS p_someday,
-         (SELECT count(*) FROM projects WHERE status = 'done') AS p_done
+         (SELECT count(*) FROM projects WHERE status = 'done') AS p_done,
+         (SELECT json_group_object(context, n) FROM (
+            SELECT context, count(*) AS n FROM tasks WHERE status <> 'done' AND context IS NOT NULL GROUP BY context
+          )) AS contexts
        FROM (SELECT t.status, ${DEFERRED} AS deferred, ${BLOCKED} AS blocked FROM tasks t)`,
       [today],
     );
@@ -523,6 +531,7 @@ export class Store {
         available: n.available,
       },
       projects: { active: n.p_active, someday: n.p_someday, done: n.p_done },
+      contexts: JSON.parse(n.contexts) as Record<string, number>,
     };
   }
 

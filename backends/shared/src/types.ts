@@ -98,6 +98,8 @@ export interface Counts {
     available: number;
   };
   projects: { active: number; someday: number; done: number };
+  /** Each context an open task has, spelled as stored, to the number of open tasks with it. */
+  contexts: Record<string, number>;
 }
 
 export interface ImportTally {

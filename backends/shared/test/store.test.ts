@@ -154,3 +154,19 @@ test("an import larger than one JSON chunk writes every row", async () => {
   await store.importDocument({ projects: [], tasks });
   expect((await store.exportAll()).tasks).toEqual(tasks);
 });
+
+// --- GET /counts: what the shared black-box store cannot show ------------------
+
+test("an empty store counts no contexts", async () => {
+  expect((await frozenStore().counts("2026-01-01")).contexts).toEqual({});
+});
+
+test("contexts count open tasks per exact spelling and leave out done ones", async () => {
+  const store = frozenStore();
+  await store.createTask({ title: "a", context: "@home", defer_until: "2999-01-01" });
+  await store.createTask({ title: "b", context: "@home", status: "waiting" });
+  await store.createTask({ title: "c", context: "@HOME" });
+  await store.createTask({ title: "d", context: "@office", status: "done" });
+  await store.createTask({ title: "e" });
+  expect((await store.counts("2026-01-01")).contexts).toEqual({ "@home": 2, "@HOME": 1 });
+});

@@ -349,12 +349,22 @@ defmodule Gtd.Store do
         []
       )
 
+    # Open tasks per context, spelled as stored (GROUP BY compares bytes: "@home" and "@HOME" are two keys);
+    # ordered so the answer does not depend on the query plan. Rows are {context, n}: already object members.
+    contexts =
+      query!(
+        "SELECT context, count(*) FROM tasks WHERE status != 'done' AND context IS NOT NULL " <>
+          "GROUP BY context ORDER BY context",
+        []
+      )
+
     task_names = open_by_status ++ ~w(done deferred blocked available)
 
     {:object,
      [
        {"tasks", {:object, Enum.zip(task_names, Tuple.to_list(tasks))}},
-       {"projects", {:object, Enum.zip(~w(active someday done), Tuple.to_list(projects))}}
+       {"projects", {:object, Enum.zip(~w(active someday done), Tuple.to_list(projects))}},
+       {"contexts", {:object, contexts}}
      ]}
   end
 

@@ -106,6 +106,11 @@ module Gtd
       FROM f
     SQL
     PROJECT_COUNTS = "SELECT status, count(*) AS n FROM projects GROUP BY status"
+    # Keys spelled as stored: GROUP BY on TEXT uses the BINARY collation, so "@home" and "@HOME" stay apart.
+    CONTEXT_COUNTS = <<~SQL.tr("\n", " ")
+      SELECT context, count(*) AS n FROM tasks
+      WHERE status <> 'done' AND context IS NOT NULL GROUP BY context
+    SQL
 
     # Idempotency-Key: a stored answer replays for 24 h after the key's first use.
     IDEMPOTENCY_TTL_S = 24 * 60 * 60
@@ -225,13 +230,15 @@ module Gtd
       end
     end
 
-    # GET /counts: {"tasks" => {...}, "projects" => {...}} from two aggregate queries.
+    # GET /counts: {"tasks" => {...}, "projects" => {...}, "contexts" => {context => open tasks}}
+    # from three aggregate queries under one lock.
     def counts(today: nil)
       @mutex.synchronize do
         tasks = query(TASK_COUNTS, [today || today_utc]).first
         projects = { "active" => 0, "someday" => 0, "done" => 0 }
         query(PROJECT_COUNTS, []).each { |row| projects[row["status"]] = row["n"] }
-        { "tasks" => tasks, "projects" => projects }
+        contexts = query(CONTEXT_COUNTS, []).to_h { |row| [row["context"], row["n"]] }
+        { "tasks" => tasks, "projects" => projects, "contexts" => contexts }
       end
     end
 
