@@ -4,7 +4,7 @@ import { SearchBox } from "@/components/SearchBox";
 import { ServedLine } from "@/components/ServedLine";
 import { Shell } from "@/components/Shell";
 import { TaskBoard } from "@/components/TaskBoard";
-import { contextsOf, currentBackend, listPage, loadBoard, projectNames } from "@/lib/board";
+import { contextsOf, currentBackend, knownContexts, listPage, loadBoard, projectNames } from "@/lib/board";
 import { userToday } from "@/lib/today";
 import type { Task } from "@/lib/types";
 import { VIEW_LABELS, viewHref, viewQuery, type View } from "@/lib/views";
@@ -62,7 +62,7 @@ export async function StatusPage({ view, context, q }: { view: View; context: st
         nextCursor={list.ok ? list.data.next_cursor : null}
         query={query}
         projects={projectNames(board)}
-        contexts={contextsOf(tasks)}
+        contexts={knownContexts(board, tasks)}
         view={view}
         listLabel={`${label} tasks`}
         emptyText={

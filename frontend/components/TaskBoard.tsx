@@ -30,7 +30,7 @@ export interface TaskBoardProps {
   /** The list's filters, sent again with the cursor by "Show more". */
   query: ListTasksQuery;
   projects: { id: string; name: string }[];
-  /** Contexts known on this page (one spelling each): the capture box uses an existing spelling. */
+  /** Existing contexts, one spelling each (`knownContexts`): the capture box suggests them and uses their spelling. */
   contexts: string[];
   /** A list view shows one status (or the tickler/blocked tasks); a project shows all of its tasks. */
   view: View | "project";
@@ -93,6 +93,8 @@ export function TaskBoard({ tasks, nextCursor, query, projects, contexts, view, 
   // What the capture syntax did not understand (kept apart from the notice, which the send overwrites).
   const [hint, setHint] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
+  // The `@word` being typed in the capture box (where it starts), for the context suggestions.
+  const [typed, setTyped] = useState<{ word: string; start: number } | null>(null);
   const selectedIndex = useRef(0);
   const captureRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
@@ -215,6 +217,32 @@ export function TaskBoard({ tasks, nextCursor, query, projects, contexts, view, 
     });
   }
 
+  // Existing contexts that complete the `@word` at the caret (from the page's data: no request per keystroke).
+  const suggestions = typed
+    ? contexts.filter((context) => context !== typed.word && context.toLowerCase().startsWith(typed.word.toLowerCase())).slice(0, 8)
+    : [];
+
+  function onCaptureInput() {
+    const input = captureRef.current;
+    if (!input) return;
+    const before = input.value.slice(0, input.selectionStart ?? input.value.length);
+    // The word before the caret, when it starts with @ (at the start or after a space).
+    const word = /(?:^|\s)(@\S*)$/.exec(before)?.[1];
+    setTyped(word === undefined ? null : { word, start: before.length - word.length });
+  }
+
+  /** Replace the `@word` being typed by ``context`` (and a space), the caret after it. */
+  function completeContext(context: string) {
+    const input = captureRef.current;
+    if (!input || !typed) return;
+    const rest = input.value.slice(typed.start).replace(/^\S*\s?/, "");
+    const head = `${input.value.slice(0, typed.start)}${context} `;
+    input.value = head + rest;
+    input.focus();
+    input.setSelectionRange(head.length, head.length);
+    setTyped(null);
+  }
+
   function onCapture(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const input = captureRef.current;
@@ -230,6 +258,7 @@ export function TaskBoard({ tasks, nextCursor, query, projects, contexts, view, 
       return;
     }
     input.value = "";
+    setTyped(null);
     setNotice(null);
     setHint(unknownProject ? `No project named “${unknownProject}”: “+${unknownProject}” stays in the title.` : null);
     // Into the outbox (IndexedDB) first; it sends, retries and shows it until a backend has it.
@@ -306,6 +335,16 @@ export function TaskBoard({ tasks, nextCursor, query, projects, contexts, view, 
               placeholder={capture.placeholder}
               enterKeyHint="done"
               aria-describedby="capture-syntax"
+              onInput={onCaptureInput}
+              onSelect={onCaptureInput}
+              onKeyDown={(event) => {
+                // Tab takes the first suggestion while one shows (Shift+Tab and no suggestion: normal focus moves).
+                const first = suggestions[0];
+                if (event.key === "Tab" && !event.shiftKey && first !== undefined) {
+                  event.preventDefault();
+                  completeContext(first);
+                }
+              }}
               // Keyboard-first: the box is where typing goes on load (and on `n`).
               autoFocus
             />
@@ -313,8 +352,20 @@ export function TaskBoard({ tasks, nextCursor, query, projects, contexts, view, 
               Add
             </button>
           </div>
+          {suggestions.length > 0 ? (
+            <ul className="context-suggestions" aria-label="Existing contexts" data-testid="context-suggestions">
+              {suggestions.map((context) => (
+                <li key={context}>
+                  {/* mousedown would move focus out of the box (and the caret with it) before the click */}
+                  <button type="button" className="chip" data-context={context} onMouseDown={(event) => event.preventDefault()} onClick={() => completeContext(context)}>
+                    {context}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          ) : null}
           <p id="capture-syntax" className="capture-help muted">
-            <code>@context</code> <code>+project</code> <code>due:YYYY-MM-DD</code> <code>defer:YYYY-MM-DD</code> · press <kbd>?</kbd> for keys
+            <code>@context</code> <code>+project</code> <code>due:YYYY-MM-DD</code> <code>defer:YYYY-MM-DD</code> · <kbd>Tab</kbd> takes a suggested context · press <kbd>?</kbd> for keys
           </p>
           <p className="capture-hint" role="status" data-testid="capture-hint">
             {hint}

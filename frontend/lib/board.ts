@@ -40,6 +40,23 @@ export function contextsOf(tasks: readonly Task[]): string[] {
   return [...seen.values()].sort((a, b) => a.localeCompare(b));
 }
 
+/**
+ * Every existing context, one spelling each (compared case-insensitively): those of all open tasks
+ * from the board's `GET /counts` (lists are paged, so a page alone knows few), then those on the
+ * tasks shown (a done task's context is not counted). Of two spellings in the counts, the one more
+ * open tasks use wins. The capture box suggests these and files `@word` under their spelling.
+ */
+export function knownContexts(board: Board, tasks: readonly Task[] = []): string[] {
+  // A backend older than the `contexts` member answers counts without it: then the page's tasks only.
+  const counted = board.counts.ok ? Object.entries(board.counts.data.contexts ?? {}) : [];
+  counted.sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
+  const seen = new Map<string, string>();
+  for (const context of [...counted.map(([name]) => name), ...tasks.flatMap((task) => (task.context ? [task.context] : []))]) {
+    if (!seen.has(context.toLowerCase())) seen.set(context.toLowerCase(), context);
+  }
+  return [...seen.values()].sort((a, b) => a.localeCompare(b));
+}
+
 export function projectNames(board: Board): { id: string; name: string }[] {
   return board.projects.ok ? board.projects.data.projects.map(({ id, name }) => ({ id, name })) : [];
 }

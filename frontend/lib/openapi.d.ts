@@ -326,6 +326,10 @@ export interface components {
             next_cursor: components["schemas"]["NextCursor"];
         };
         Counts: {
+            /** @description Every context of an open task, spelled as stored, and how many open tasks have it. */
+            contexts: {
+                [key: string]: number;
+            };
             /** @description `inbox`..`someday` exclude deferred tasks; `done` counts every done task. */
             tasks: {
                 inbox: number;

@@ -18,6 +18,8 @@ shows none). Everything else (context filter, projects, empty states, the
 API key check, phone width, the capture timing, a capture made offline)
 exercises the frontend rather than the gateway and runs on the twin only, to
 keep the Worker's share of the wall time to its start-up (≈ 10–40 s) and five flows.
+The contract-v2 flows the gateway carries (the sidebar from ``/counts``, "Show more"
+paging, export, import, "Copy my tasks to…") run on both too, in test_gtd.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The web app on GTD contract v2, in Chromium: frontend → gateway (twin) → bun-sqlite and cf-d1.
 
-One behaviour per test, each on the session's stack (tests/browser/conftest.py). Data is shared
+One behaviour per test, each on the session's stack (tests/browser/conftest.py). The flows whose
+requests the gateway could change (the sidebar's /counts, paging, export, import, copy to another
+backend) take the ``app`` fixture and so run through the twin and through the Worker on workerd. Data is shared
 by the session, so every test makes its own titles, contexts and projects with a unique suffix,
 and arranges what it needs through the gateway (``gtd_stack.api``). "today" is the browser's
 local date (the app sends it with every call), read from the page.
@@ -20,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .conftest import Frontend, Stack
+from .conftest import App, Frontend, Stack
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 PAGE_SIZE = 50
@@ -79,7 +81,8 @@ def lists(page: Page) -> Locator:
 # -- 1. data layer -----------------------------------------------------------------------
 
 
-def test_sidebar_shows_the_backends_counts(page: Page, gtd_stack: Stack) -> None:
+def test_sidebar_shows_the_backends_counts(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     create_task(gtd_stack, title=f"Counted {uid()}", status="waiting")
     open_on(page, "/lists/waiting")
     today = local_today(page).isoformat()
@@ -91,7 +94,8 @@ def test_sidebar_shows_the_backends_counts(page: Page, gtd_stack: Stack) -> None
     expect(page.get_by_test_id("count-projects")).to_contain_text(str(counts["projects"]["active"]))
 
 
-def test_a_list_shows_one_page_and_show_more_loads_the_next(page: Page, gtd_stack: Stack) -> None:
+def test_a_list_shows_one_page_and_show_more_loads_the_next(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     context = f"@paged-{uid()}"
     titles = [f"Paged {n:02d} {uid()}" for n in range(PAGE_SIZE + 5)]
     for title in titles:
@@ -464,6 +468,65 @@ def test_a_captured_context_takes_the_existing_spelling(page: Page, gtd_stack: S
         remove_matching(gtd_stack, suffix)
 
 
+def test_the_capture_box_suggests_a_context_only_a_task_on_another_list_has(page: Page, gtd_stack: Stack) -> None:
+    suffix = uid()
+    context = f"@dentist-{suffix}"
+    create_task(gtd_stack, title=f"Floss {suffix}", status="someday", context=context)
+    try:
+        open_on(page, "/")
+        expect(page.get_by_test_id("task-list").get_by_text(context)).to_have_count(0)  # not on this page
+        page.get_by_label("Capture to inbox").press_sequentially(f"Book checkup @DENTIST-{suffix[:3]}")
+        expect(page.get_by_test_id("context-suggestions").get_by_role("button", name=context)).to_be_visible()
+    finally:
+        remove_matching(gtd_stack, suffix)
+
+
+def test_tab_takes_the_suggested_context_into_the_capture_box(page: Page, gtd_stack: Stack) -> None:
+    suffix = uid()
+    context = f"@garage-{suffix}"
+    create_task(gtd_stack, title=f"Tidy {suffix}", status="next", context=context)
+    try:
+        open_on(page, "/")
+        box = page.get_by_label("Capture to inbox")
+        box.press_sequentially(f"Oil the bike @garage-{suffix[:4]}")
+        expect(page.get_by_test_id("context-suggestions").get_by_role("button", name=context)).to_be_visible()
+        box.press("Tab")
+        expect(box).to_have_value(f"Oil the bike {context} ")
+        expect(box).to_be_focused()
+    finally:
+        remove_matching(gtd_stack, suffix)
+
+
+def test_capturing_another_case_of_a_context_files_it_under_the_existing_spelling(page: Page, gtd_stack: Stack) -> None:
+    suffix = uid()
+    context = f"@home-{suffix}"
+    create_task(gtd_stack, title=f"Hoover {suffix}", status="waiting", context=context)  # not on the inbox
+    try:
+        open_on(page, "/")
+        box = page.get_by_label("Capture to inbox")
+        box.fill(f"Fix shelf {suffix} @HOME-{suffix.upper()}")
+        box.press("Enter")
+        expect(page.get_by_test_id("notice")).to_contain_text(f"Captured “Fix shelf {suffix}”")
+        with gtd_stack.api("bun-sqlite") as api:
+            found = api.get("/tasks", params={"q": f"Fix shelf {suffix}"}).json()["tasks"]
+    finally:
+        remove_matching(gtd_stack, suffix)
+    assert [t["context"] for t in found] == [context]
+
+
+def test_the_edit_form_suggests_a_context_of_a_task_on_another_list(page: Page, gtd_stack: Stack) -> None:
+    suffix = uid()
+    context = f"@attic-{suffix}"
+    create_task(gtd_stack, title=f"Store boxes {suffix}", status="scheduled", context=context)
+    task = create_task(gtd_stack, title=f"Edit here {suffix}", status="next")
+    try:
+        open_on(page, f"/tasks/{task['id']}")
+        expect(page.get_by_label("Context", exact=True)).to_have_attribute("list", "known-contexts")
+        expect(page.locator(f"#known-contexts option[value='{context}']")).to_have_count(1)
+    finally:
+        remove_matching(gtd_stack, suffix)
+
+
 def remove_matching(stack: Stack, text: str) -> None:
     """Delete the tasks matching ``text``: inbox tasks with a context would show a context
     filter on the inbox that other suites' ``get_by_label("Context")`` also matches."""
@@ -509,7 +572,8 @@ def test_undo_move_puts_the_task_back_in_its_list(page: Page, gtd_stack: Stack) 
 # -- 10. data across backends ---------------------------------------------------------------
 
 
-def test_export_downloads_the_backends_json(page: Page, gtd_stack: Stack) -> None:
+def test_export_downloads_the_backends_json(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     title = f"Exported {uid()}"
     create_task(gtd_stack, title=title)
     open_on(page, "/data")
@@ -521,7 +585,8 @@ def test_export_downloads_the_backends_json(page: Page, gtd_stack: Stack) -> Non
     assert title in [t["title"] for t in document["tasks"]]
 
 
-def test_export_downloads_tasks_as_csv(page: Page, gtd_stack: Stack) -> None:
+def test_export_downloads_tasks_as_csv(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     title = f'In a sheet, {uid()} "quoted"'
     create_task(gtd_stack, title=title)
     open_on(page, "/data")
@@ -532,7 +597,8 @@ def test_export_downloads_tasks_as_csv(page: Page, gtd_stack: Stack) -> None:
     assert '"' + title.replace('"', '""') + '"' in text
 
 
-def test_import_shows_the_counts(page: Page, tmp_path: Path) -> None:
+def test_import_shows_the_counts(app: App, tmp_path: Path) -> None:
+    page = app.page
     task_id = str(uuid.uuid4())
     stamp = "2026-01-02T03:04:05.000Z"
     document = {
@@ -562,7 +628,8 @@ def test_import_shows_the_counts(page: Page, tmp_path: Path) -> None:
     )
 
 
-def test_import_shows_the_field_a_backend_refused(page: Page, tmp_path: Path) -> None:
+def test_import_shows_the_field_a_backend_refused(app: App, tmp_path: Path) -> None:
+    page = app.page
     stamp = "2026-01-02T03:04:05.000Z"
     good = {
         "id": str(uuid.uuid4()),
@@ -581,7 +648,8 @@ def test_import_shows_the_field_a_backend_refused(page: Page, tmp_path: Path) ->
     expect(page.get_by_test_id("import-status").get_by_test_id("error-field")).to_have_text("tasks[1].status")
 
 
-def test_copy_to_another_backend_then_again_changes_nothing(page: Page, gtd_stack: Stack) -> None:
+def test_copy_to_another_backend_then_again_changes_nothing(app: App, gtd_stack: Stack) -> None:
+    page = app.page
     title = f"Copied over {uid()}"
     create_task(gtd_stack, title=title)
     open_on(page, "/data")

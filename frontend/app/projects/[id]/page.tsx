@@ -7,7 +7,7 @@ import { ProjectEditForm } from "@/components/ProjectEditForm";
 import { ServedLine } from "@/components/ServedLine";
 import { Shell } from "@/components/Shell";
 import { TaskBoard } from "@/components/TaskBoard";
-import { contextsOf, currentBackend, listPage, loadBoard, projectNames } from "@/lib/board";
+import { currentBackend, knownContexts, listPage, loadBoard, projectNames } from "@/lib/board";
 import { gateway } from "@/lib/gateway";
 import { userToday } from "@/lib/today";
 
@@ -37,7 +37,7 @@ export default async function ProjectPage({ params }: PageProps<"/projects/[id]"
             nextCursor={list.ok ? list.data.next_cursor : null}
             query={query}
             projects={projectNames(board)}
-            contexts={contextsOf(tasks)}
+            contexts={knownContexts(board, tasks)}
             view="project"
             listLabel={`Tasks of ${project.data.name}`}
             emptyText={list.ok ? "No tasks in this project yet. Add its next action above." : "The project's tasks cannot be shown right now."}

@@ -5,7 +5,7 @@ import { ErrorPanel } from "@/components/ErrorPanel";
 import { ServedLine } from "@/components/ServedLine";
 import { Shell } from "@/components/Shell";
 import { TaskEditForm } from "@/components/TaskEditForm";
-import { contextsOf, listPage, loadBoard, projectNames } from "@/lib/board";
+import { knownContexts, listPage, loadBoard, projectNames } from "@/lib/board";
 import { gateway } from "@/lib/gateway";
 import { userToday } from "@/lib/today";
 
@@ -35,7 +35,7 @@ export default async function TaskPage({ params }: PageProps<"/tasks/[id]">) {
       </div>
       {task.ok ? (
         <>
-          <TaskEditForm task={task.data} projects={projectNames(board)} contexts={contextsOf(others)} candidates={candidates} />
+          <TaskEditForm task={task.data} projects={projectNames(board)} contexts={knownContexts(board, others)} candidates={candidates} />
           <ServedLine served={task.served} />
         </>
       ) : (
