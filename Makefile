@@ -12,7 +12,7 @@ export NEXT_TELEMETRY_DISABLED := 1
 STAMPS := .cache/stamps
 WORKERS_SDK := workers-runtime-sdk==1.9.5
 
-.PHONY: setup run run-worker lint test test-fast bench bench-backends clean
+.PHONY: setup run run-worker lint test test-fast bench bench-backends bench-lighthouse clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/sdk $(STAMPS)/pyodide-bundle
 
@@ -84,6 +84,16 @@ bench: setup
 # (docs/benchmarks.md); BENCH_ARGS=--quick for a 1–2 minute run.
 bench-backends: setup $(STAMPS)/system
 	$(PY) bench/backends/run.py $(BENCH_ARGS)
+
+# Lighthouse (npm, pinned in bench/lighthouse) mobile and desktop on the inbox with 10,000 tasks
+# in bun-sqlite (docs/benchmarks.md); BENCH_ARGS=--runs 1 for a quick look.
+bench-lighthouse: setup $(STAMPS)/system $(STAMPS)/lighthouse
+	$(PY) bench/lighthouse/run.py $(BENCH_ARGS)
+
+$(STAMPS)/lighthouse: bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd bench/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 clean:
 	rm -rf .cache/stamps

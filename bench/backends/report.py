@@ -212,7 +212,9 @@ def charts(doc: dict[str, Any], out: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xticks([i * (len(backends) + 1) + (len(backends) - 1) / 2 for i in range(len(ops))], ops)
         ax.set_ylabel("ms (log)")
-        ax.set_title(f"{profile}: latency per operation through the gateway, c{middle} (box p25–p75, whiskers p5–p95, dot p99)")
+        ax.set_title(
+            f"{profile}: latency per operation through the gateway, c{middle} (box p25–p75, whiskers p5–p95, dot p99)"
+        )
         ax.grid(axis="y", alpha=0.3)
         handles = [plt.Rectangle((0, 0), 1, 1, color=colours[(2 * j) % len(colours)]) for j in range(len(backends))]
         ax.legend(handles, backends, fontsize=7, loc="upper right")

@@ -163,7 +163,9 @@ async def op_capture(s: aiohttp.ClientSession, base: str, h: dict[str, str], d: 
     return ok
 
 
-async def op_list_status(s: aiohttp.ClientSession, base: str, h: dict[str, str], d: Dataset, rng: random.Random) -> bool:
+async def op_list_status(
+    s: aiohttp.ClientSession, base: str, h: dict[str, str], d: Dataset, rng: random.Random
+) -> bool:
     status = rng.choice(("next", "inbox", "waiting"))
     return (await _expect(s, "GET", f"{base}/tasks?status={status}", h, 200))[0]
 
