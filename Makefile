@@ -34,11 +34,11 @@ $(STAMPS)/sdk: Makefile
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps -d .cache/wheels "$(WORKERS_SDK)"
 	@touch $@
 
-# The Pyodide bundle for Python Workers on real workerd, offline (scripts/workerd/README.md).
+# The Pyodide bundle for Python Workers on real workerd, offline (harness/workerd/README.md).
 # build_bundle.py keeps its own stamp of every input and rebuilds only when one changes.
-$(STAMPS)/pyodide-bundle: package-lock.json $(wildcard scripts/workerd/*) $(STAMPS)/python $(STAMPS)/node
+$(STAMPS)/pyodide-bundle: package-lock.json $(wildcard harness/workerd/*) $(STAMPS)/python $(STAMPS)/node
 	@mkdir -p $(STAMPS)
-	$(PY) scripts/workerd/build_bundle.py
+	$(PY) harness/workerd/build_bundle.py
 	@touch $@
 
 # Debian packages: the Docker suite (engine, debootstrap for base images), ruby-sqlite
@@ -56,7 +56,7 @@ run: setup $(STAMPS)/system
 run-worker: setup $(STAMPS)/system
 	$(PY) -m devstack --gateway worker
 
-PY_DIRS := src local_runner tools scripts tests bench
+PY_DIRS := src local_runner tools harness scripts tests bench
 
 # Style, types and the backends' TypeScript; part of `make test`.
 lint: setup
@@ -77,18 +77,19 @@ test: setup $(STAMPS)/system lint
 test-fast: setup lint
 	GTD_FULL_SUITE=1 $(PY) -m pytest tests --ignore=tests/docker
 
+# The gateway suite (python -m bench, docs/benchmarks.md); BENCH_ARGS=--quick for a ~3–5 minute run.
 bench: setup
-	./bench/run.sh
+	./bench/run.sh $(BENCH_ARGS)
 
 # The GTD workload against every backend, directly and through the gateway
 # (docs/benchmarks.md); BENCH_ARGS=--quick for a 1–2 minute run.
 bench-backends: setup $(STAMPS)/system
-	$(PY) bench/backends/run.py $(BENCH_ARGS)
+	$(PY) -m bench.backends $(BENCH_ARGS)
 
 # Lighthouse (npm, pinned in bench/lighthouse) mobile and desktop on the inbox with 10,000 tasks
 # in bun-sqlite (docs/benchmarks.md); BENCH_ARGS=--runs 1 for a quick look.
 bench-lighthouse: setup $(STAMPS)/system $(STAMPS)/lighthouse
-	$(PY) bench/lighthouse/run.py $(BENCH_ARGS)
+	$(PY) -m bench.lighthouse $(BENCH_ARGS)
 
 $(STAMPS)/lighthouse: bench/lighthouse/package.json bench/lighthouse/package-lock.json
 	@mkdir -p $(STAMPS)

@@ -1,8 +1,8 @@
 """What the Worker's request-body pipe costs on workerd: this tree's gateway against another's.
 
-    .venv/bin/python bench/workerd/body_cost.py --other /work/main/src [--rounds 3] [--duration 8]
+    .venv/bin/python -m bench.workerd.body_cost --other /work/main/src [--rounds 3] [--duration 8]
 
-One workerd (bench/workerd/workers.mjs) runs two gateways in local mode against one nginx
+One workerd (bench.workerd.workers) runs two gateways in local mode against one nginx
 upstream: ``gw-local`` (this tree's src/) and ``gw-local-other`` (``--other``, another src/
 tree). wrk alternates between them (A B, A B, …) for POST with a 1 KiB body and for GET (no
 body), at concurrency 8; each run records req/s, p50 and the workerd process's CPU per request.
@@ -15,15 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: benchlib
-import benchlib as bl
-
-from devstack import services
-from devstack.process import NODE_BIN, Service, free_port, start_healthy
+from bench.common import http_get, log
+from bench.nginx import upstream_nginx
+from bench.procfs import cpu_seconds, machine_busy_pct, process_name, process_tree
+from bench.stats import median
+from bench.workerd.workers import launch, variant_name
+from bench.wrk import WRK_LUA
+from harness.process import Service, free_port, start_healthy
 
 BODY = "x" * 1024
 API_KEY = "bench-key-0123456789"
@@ -33,7 +34,7 @@ def wrk(url: str, method: str, connections: int, duration: float, script_dir: Pa
     """One wrk run with the bench's JSON report, for ``method`` (POST carries BODY)."""
     script = script_dir / f"{method}.lua"
     prelude = f'wrk.method = "{method}"\n' + (f'wrk.body = "{BODY}"\n' if method == "POST" else "")
-    script.write_text(prelude + bl.WRK_LUA.read_text())
+    script.write_text(prelude + WRK_LUA.read_text())
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{round(duration)}s", "-s", str(script)]
     argv += ["-H", f"x-api-key: {API_KEY}", "-H", "content-type: text/plain", url + "/bench"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -57,24 +58,24 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="body-cost-"))
     up_port = free_port()
-    upstream = bl.upstream_nginx(work, up_port, 1)
+    upstream = upstream_nginx(work, up_port, 1)
     start_healthy(upstream, 10)
     live: list[Service] = [upstream]
     try:
-        overlay = services.workerd_overlay(work / "wrangler.dev.json")
-        argv = [str(NODE_BIN / "node"), str(bl.BENCH_DIR / "workerd" / "workers.mjs"), "--config", str(overlay)]
-        argv += ["--upstream", f"http://127.0.0.1:{up_port}", "--settings", json.dumps({"API_KEY": API_KEY})]
-        argv += ["--only", "gw-local,gw-local-other", "--variant", f"other={Path(args.other).resolve()}"]
-        svc = Service("workerd-body-cost", argv, log_path=work / "workerd.log", env=services.workerd_env())
-        svc.start()
-        live.append(svc)
-        svc.wait_for_output("READY", 120)
-        line = next(ln for ln in svc.output().splitlines() if ln.startswith("READY "))
-        urls = dict(item.split("=", 1) for item in line.split()[1:])
-        pids = [p for p in bl.process_tree(svc.pid) if bl.process_name(p) == "workerd"]
-        names = {"this": urls["gw-local"], "other": urls["gw-local-other"]}
+        run = launch(
+            "workerd-body-cost",
+            work,
+            f"http://127.0.0.1:{up_port}",
+            {"API_KEY": API_KEY},
+            only=["gw-local", variant_name("other")],
+            variants={"other": Path(args.other)},
+        )
+        live.append(run.service)
+        run.start(120)
+        pids = [p for p in process_tree(run.pid) if process_name(p) == "workerd"]
+        names = {"this": run.urls["gw-local"], "other": run.urls[variant_name("other")]}
         for url in names.values():  # first request: Pyodide loads and the gateway imports
-            bl.http_get(url + "/_gateway/health", timeout=60)
+            http_get(url + "/_gateway/health", timeout=60)
         results: dict[str, dict[str, list[dict[str, float]]]] = {m: {n: [] for n in names} for m in ("POST", "GET")}
         for method in ("POST", "GET"):
             for url in names.values():
@@ -82,19 +83,19 @@ def main() -> int:
         for r in range(1, args.rounds + 1):
             for method in ("POST", "GET"):
                 for name, url in names.items():
-                    cpu0 = bl.cpu_seconds(pids)
-                    busy0 = bl.machine_busy_pct(0.2)
+                    cpu0 = cpu_seconds(pids)
+                    busy0 = machine_busy_pct(0.2)
                     res = wrk(url, method, args.connections, args.duration, work)
-                    res["cpu_us_per_req"] = (bl.cpu_seconds(pids) - cpu0) / res["requests"] * 1e6
+                    res["cpu_us_per_req"] = (cpu_seconds(pids) - cpu0) / res["requests"] * 1e6
                     res["machine_busy_pct_before"] = busy0
                     results[method][name].append(res)
-                    bl.log(
+                    log(
                         f"round {r} {method:4} {name:5} {res['rps']:7.0f} req/s  p50 {res['p50_us']:6.0f} µs  "
                         f"workerd CPU {res['cpu_us_per_req']:6.0f} µs/req  errors {res['errors']}  "
                         f"(machine busy before: {busy0:.0f}%)"
                     )
         for method in ("POST", "GET"):
-            med = {n: {k: bl.median([row[k] for row in rows]) for k in ("rps", "p50_us", "cpu_us_per_req")}
+            med = {n: {k: median([row[k] for row in rows]) for k in ("rps", "p50_us", "cpu_us_per_req")}
                    for n, rows in results[method].items()}  # fmt: skip
             ratio = {k: med["this"][k] / med["other"][k] for k in med["this"]}
             print(

@@ -1,6 +1,6 @@
 """The least a header-editing Python gateway does per request, written by hand.
 
-A reference beside the gateway in the bench's workerd phase (bench/workerd/workers.mjs,
+A reference beside the gateway in the bench's workerd phase (bench/workerd/workers.py,
 ``py-min``): it reads the request's headers into Python once, takes the credential out, adds
 a request id and ``x-forwarded-proto``, fetches with a fresh init object (one ``JSON.parse``)
 and an ``AbortController``, reads the upstream's headers once, answers with a new ``Response``

@@ -1,7 +1,7 @@
 """The minimal Python pass-through Worker: ``js.fetch`` of the incoming request to the upstream.
 
 The floor a Python Worker sets (SDK request conversion + one FFI fetch), next to the gateway in
-the same workerd (bench/workerd/workers.mjs). ``/_bench/import`` imports the gateway's modules
+the same workerd (bench/workerd/workers.py). ``/_bench/import`` imports the gateway's modules
 (bundled alongside, not imported at start) so the bench can time the gateway's import on workerd
 from outside the isolate (workerd's clocks stand still while a request runs).
 """
@@ -22,7 +22,7 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
         if path.startswith("/_bench/"):
             if path == "/_bench/import":
                 import gateway.app
-                import gateway.workers_runtime  # noqa: F401
+                import gateway.workers  # noqa: F401
             return js.Response.new("ok")
         if not _origin:
             _origin.append(self.env.UPSTREAM_ORIGIN)

@@ -1,6 +1,6 @@
 """The Python pass-through Worker entered as the gateway is: one top-level ``on_fetch``.
 
-The floor the gateway is judged against (bench/workerd/workers.mjs, ``py-onfetch``): workerd
+The floor the gateway is judged against (bench/workerd/workers.py, ``py-onfetch``): workerd
 calls ``on_fetch`` with the raw JS ``Request`` in one relaxed call, no SDK class, no RPC
 conversions; the Worker fetches the upstream with the request as it came and returns the JS
 ``Response``. Needs ``disable_python_no_global_handlers`` (wrangler.toml), as the gateway does.

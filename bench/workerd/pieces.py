@@ -8,8 +8,8 @@ rounds in µs per repetition. Rounds interleave the pieces, so a slow phase of t
 of the isolate (V8's tiering, garbage collection) falls on all of them; even so, single rounds
 of one piece spread ±15–30 %: compare medians of several rounds, and pieces of one run only.
 
-    .venv/bin/python bench/workerd/pieces.py                       # every piece
-    .venv/bin/python bench/workerd/pieces.py passthrough,minimal,serve -n 1500 --rounds 6
+    .venv/bin/python -m bench.workerd.pieces                    # every piece
+    .venv/bin/python -m bench.workerd.pieces passthrough,minimal,serve -n 1500 --rounds 6
 
 Pieces that fetch (``passthrough``, ``minimal``, ``upstream_fetch``, ``serve``) go to the
 nginx upstream one at a time; ``*_stub`` ones answer from Python instead.
@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: benchlib, run
-import benchlib as bl
-from run import API_KEY, ORIGIN, REQUEST_HEADERS
+from bench.common import log
+from bench.procfs import cpu_seconds
+from bench.request import API_KEY, ORIGIN, REQUEST_HEADERS
+from bench.workerd.workers import PIECES, with_upstream
 
 ALL = (
     "noop,python_work,await_js_promise,js_global_read,js_headers_get,console_log,os_urandom,"
@@ -44,17 +43,17 @@ def main() -> int:
     names = args.pieces.split(",")
 
     settings = {"CORS_ALLOW_ORIGINS": ORIGIN, "API_KEY": API_KEY, "HEALTH_TTL_S": "3600"}
-    with bl.workerd_with_upstream("wdpieces", settings, "--only", "pieces") as (urls, pid):
-        base = urls["pieces"].rstrip("/")
+    with with_upstream("wdpieces", settings, only=[PIECES]) as (urls, pid):
+        base = urls[PIECES]
 
         def run(piece: str, n: int) -> float:
             request = urllib.request.Request(f"{base}/?piece={piece}&n={n}", headers=REQUEST_HEADERS)
-            before = bl.cpu_seconds([pid])
+            before = cpu_seconds([pid])
             with urllib.request.urlopen(request, timeout=600) as response:
                 answer = response.read().decode()
             if answer.strip() != f"{piece} {n}":
                 raise SystemExit(f"piece {piece}: {answer.strip()}")
-            return (bl.cpu_seconds([pid]) - before) / n * 1e6
+            return (cpu_seconds([pid]) - before) / n * 1e6
 
         for piece in names:  # warm-up: imports, the gateway's first build, V8's tiering
             run(piece, max(1, args.n // 10))
@@ -62,7 +61,7 @@ def main() -> int:
         for round_ in range(args.rounds):
             for piece in names:
                 per_piece[piece].append(run(piece, args.n))
-            bl.log(f"round {round_ + 1}/{args.rounds} done")
+            log(f"round {round_ + 1}/{args.rounds} done")
         print(f"\nworkerd CPU µs per repetition ({args.n} per request, {args.rounds} rounds)")
         print(f"  {'piece':<24} {'median':>8} {'min':>8}  rounds")
         for piece, values in per_piece.items():

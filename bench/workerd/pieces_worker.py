@@ -3,23 +3,29 @@
 ``GET /?piece=NAME&n=N`` runs the piece N times and answers ``NAME N``; the driver
 (bench/workerd/pieces.py) reads the workerd process's CPU time around the request, because
 workerd's clocks stand still while a request runs. The gateway's modules are bundled beside
-this main module and built from the Worker's env as in production (``workers_runtime``), so
+this main module and built from the Worker's env as in production (``gateway.workers``), so
 ``serve``/``handle`` pieces run the real pipeline; ``*_stub`` ones swap the platform's fetch
 for an answer made in Python, to take the network out.
 """
 
 import asyncio
+import functools
 import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import js
+from pyodide.ffi import to_js
 from workers import WorkerEntrypoint
 
-import gateway.workers_runtime as wr
 from gateway.app import Gateway, build_gateway
 from gateway.runtime import Response
+from gateway.workers import fetch as wfetch
+from gateway.workers import headers as wheaders
+from gateway.workers import natives as wnatives
+from gateway.workers import platform as wplatform
+from gateway.workers import serve as wserve
 
 #: What a browser's API call carries after the gateway's own edits (name, value).
 PAIRS = [
@@ -61,12 +67,12 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
         query = dict(part.split("=", 1) for part in req.url.partition("?")[2].split("&") if "=" in part)
         name, n = query.get("piece", "noop"), int(query.get("n", "100"))
         origin = self.env.UPSTREAM_ORIGIN
-        gateway: Gateway = wr._handler_for(build_gateway, self.env).__self__  # type: ignore[attr-defined]
+        gateway: Gateway = wplatform.handler_for(build_gateway, self.env).__self__  # type: ignore[attr-defined]
         platform, real_fetch = gateway.platform, gateway.platform.fetch
-        upstream_headers = js.Headers.new(wr.to_js(UPSTREAM_PAIRS))
+        upstream_headers = js.Headers.new(to_js(UPSTREAM_PAIRS))
 
         async def answer_in_python(*_args: Any) -> Response:
-            return Response(200, wr._header_fields(upstream_headers), None, "OK")
+            return Response(200, wheaders.header_fields(upstream_headers), None, "OK")
 
         async def await_js() -> None:
             await js.Promise.resolve(1)
@@ -114,31 +120,31 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             await response.body.cancel()
 
         async def serve() -> None:
-            await wr.serve(build_gateway, req, self.env, self.ctx)
+            await wserve.serve(build_gateway, req, self.env, self.ctx)
 
         async def serve_now(request: Any = req) -> None:
-            answer = wr.serve_now(build_gateway, request, self.env, self.ctx)
+            answer = wserve.serve_now(build_gateway, request, self.env, self.ctx)
             if isinstance(answer, asyncio.Future):
                 answer = await answer
             await answer.body.cancel()
 
         # The same request with 50 more headers, and one whose upstream answers with 30 more
-        # (nginx's /many-headers/ location, bench/benchlib.py): the per-header cost end to end.
+        # (nginx's /many-headers/ location, bench/nginx.py): the per-header cost end to end.
         more_headers = js.Headers.new(req.headers)
         for key, value in EXTRA_PAIRS:
             more_headers.set(key, value)
-        req_more = js.Request.new(req.url, wr._options(headers=more_headers))
+        req_more = js.Request.new(req.url, wnatives.options(headers=more_headers))
         base_url = req.url[: req.url.index("/", 8)]
-        req_many = js.Request.new(base_url + "/many-headers/x", wr._options(headers=req.headers))
+        req_many = js.Request.new(base_url + "/many-headers/x", wnatives.options(headers=req.headers))
 
         async def passthrough_to(path: str, request: Any) -> None:
             response = await js.fetch(origin + path, request)
             await response.body.cancel()
 
-        view = wr.request_view(req)
-        few = js.Headers.new(wr.to_js(UPSTREAM_PAIRS))
-        many = js.Headers.new(wr.to_js(UPSTREAM_PAIRS + EXTRA_PAIRS))
-        few_map, many_map = wr._header_fields(few), wr._header_fields(many)
+        view = wserve.request_view(req)
+        few = js.Headers.new(to_js(UPSTREAM_PAIRS))
+        many = js.Headers.new(to_js(UPSTREAM_PAIRS + EXTRA_PAIRS))
+        few_map, many_map = wheaders.header_fields(few), wheaders.header_fields(many)
 
         def native_response(headers: Any) -> Any:
             init = js.JSON.parse('{"status":200}')
@@ -152,14 +158,22 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             return copy
 
         per_header: dict[str, Piece] = {}
+
+        def read_to_py(headers: Any) -> Any:
+            return js.Array.from_(headers).to_py()
+
+        def js_response(fields: Any) -> Any:
+            return wserve.js_response(Response(200, fields, None))
+
         for suffix, native, fields in (("h0", few, few_map), ("h50", many, many_map)):
-            per_header[f"read_json_{suffix}"] = lambda native=native: wr._header_fields(native)
-            per_header[f"read_to_py_{suffix}"] = lambda native=native: js.Array.from_(native).to_py()
-            per_header[f"js_response_{suffix}"] = lambda fields=fields: wr.js_response(Response(200, fields, None))
-            per_header[f"native_response_{suffix}"] = lambda native=native: native_response(native)
-            per_header[f"native_copy_edited_{suffix}"] = lambda native=native: native_copy_edited(native)
-            per_header[f"check_limits_{suffix}"] = lambda fields=fields: gateway._check_limits(fields)
-            per_header[f"copy_{suffix}"] = lambda fields=fields: fields.copy()
+            # partial binds this round's values (a closure would see the last round's).
+            per_header[f"read_json_{suffix}"] = functools.partial(wheaders.header_fields, native)
+            per_header[f"read_to_py_{suffix}"] = functools.partial(read_to_py, native)
+            per_header[f"js_response_{suffix}"] = functools.partial(js_response, fields)
+            per_header[f"native_response_{suffix}"] = functools.partial(native_response, native)
+            per_header[f"native_copy_edited_{suffix}"] = functools.partial(native_copy_edited, native)
+            per_header[f"check_limits_{suffix}"] = functools.partial(gateway._check_limits, fields)
+            per_header[f"copy_{suffix}"] = fields.copy
         pieces: dict[str, Piece] = {
             "noop": lambda: None,
             "python_work": _python_work,
@@ -172,7 +186,7 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             "js_timer_cleared": js_timer,
             "headers_read_to_py": lambda: js.Array.from_(req.headers).to_py(),
             "headers_built_by_sets": headers_built_by_sets,
-            "headers_built_to_js": lambda: js.Headers.new(wr.to_js(PAIRS)),
+            "headers_built_to_js": lambda: js.Headers.new(to_js(PAIRS)),
             "headers_built_json": lambda: js.Headers.new(js.JSON.parse(json.dumps(PAIRS))),
             "response_init_record": lambda: js.Response.new(
                 None, js.JSON.parse(json.dumps({"status": 200, "headers": dict(PAIRS)}))
@@ -180,13 +194,15 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             "response_init_pairs": lambda: js.Response.new(
                 None, js.JSON.parse(json.dumps({"status": 200, "headers": PAIRS}))
             ),
-            "request_view": lambda: wr.request_view(req),
-            "js_response": lambda: wr.js_response(Response(200, wr._header_fields(upstream_headers), None)),
+            "request_view": lambda: wserve.request_view(req),
+            "js_response": lambda: wserve.js_response(Response(200, wheaders.header_fields(upstream_headers), None)),
             "handle_stub": lambda: gateway.handle(view),
             "serve_stub": serve,
             "passthrough": passthrough,
             "minimal": minimal,
-            "upstream_fetch": lambda: wr.upstream_fetch("GET", origin + "/", wr._header_fields(req.headers), None, 30),
+            "upstream_fetch": lambda: wfetch.upstream_fetch(
+                "GET", origin + "/", wheaders.header_fields(req.headers), None, 30
+            ),
             "serve": serve,
             "serve_now": serve_now,
             "serve_now_req50": lambda: serve_now(req_more),
@@ -202,7 +218,7 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
         }
         piece = pieces.get(name)
         if piece is None:
-            return js.Response.new(f"unknown piece {name}; known: {' '.join(pieces)}\n", wr._options(status=404))
+            return js.Response.new(f"unknown piece {name}; known: {' '.join(pieces)}\n", wnatives.options(status=404))
         if name.endswith("_stub"):
             object.__setattr__(platform, "fetch", answer_in_python)  # the Platform is frozen: swap for this request
         try:

@@ -1,6 +1,6 @@
 """V8 CPU profiles of Workers on workerd under load: where a Python Worker's time goes.
 
-Starts one workerd (``bench/workerd/workers.mjs``, the bench's Workers, plus any
+Starts one workerd (``bench.workerd.workers``, the bench's Workers, plus any
 ``--variant``) with V8's inspector on, an nginx upstream, and for each Worker
 named: attaches to its isolate (DevTools protocol), starts the sampling
 profiler, drives wrk at ``-c`` connections for ``--duration`` seconds, stops
@@ -12,8 +12,8 @@ the profiler, and prints
   glue (FFI), workerd's own JS/C++ APIs, garbage collection, idle;
 * the top functions by self time, per request.
 
-    .venv/bin/python bench/workerd/profile.py --workers py,gw-local --duration 8 -c 32
-    .venv/bin/python bench/workerd/profile.py --variant cut=/tmp/src-cut --workers py,gw-local,gw-local-cut
+    .venv/bin/python -m bench.workerd.profile --workers py,gw-local --duration 8 -c 32
+    .venv/bin/python -m bench.workerd.profile --variant cut=/tmp/src-cut --workers py,gw-local,gw-local-cut
 
 Samples only say where the CPU was; their per-request figures are the
 sampled share of the measured CPU, not exact times.
@@ -25,22 +25,21 @@ import argparse
 import asyncio
 import collections
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: benchlib, run
-import benchlib as bl
-from run import API_KEY, ORIGIN, REQUEST_HEADERS
-
-from devstack.process import free_port
+from bench.common import HOST, http_get, log
+from bench.request import API_KEY, ORIGIN, REQUEST_HEADERS
+from bench.workerd.workers import with_upstream
+from bench.wrk import WrkResult, run_wrk
+from harness.process import free_port
 
 
 def _group(frame: dict[str, Any]) -> str:
     """Which layer a sampled frame belongs to."""
-    name, url = frame["functionName"], frame.get("url", "")
+    name, url = str(frame["functionName"]), str(frame.get("url", ""))
     if name in ("(idle)", "(program)", "(garbage collector)", "(root)"):
         return name
     if url.startswith("wasm://") or name.startswith("$") or "wasm-function" in name:
@@ -120,21 +119,21 @@ def main() -> int:
     names = args.workers.split(",")
     inspector = free_port()
     settings = {"CORS_ALLOW_ORIGINS": ORIGIN, "API_KEY": API_KEY, "HEALTH_TTL_S": "60"}
-    extra = ["--only", ",".join(names), "--inspector-port", str(inspector)]
-    for variant in args.variant:
-        extra += ["--variant", variant]
-    with bl.workerd_with_upstream("wdprof", settings, *extra) as (urls, pid):
-        _, targets_raw = bl.http_get(f"http://{bl.HOST}:{inspector}/json", timeout=10)
+    variants = dict(variant.split("=", 1) for variant in args.variant)
+    with with_upstream(
+        "wdprof", settings, only=names, variants={n: Path(d) for n, d in variants.items()}, inspector_port=inspector
+    ) as (urls, pid):
+        _, targets_raw = http_get(f"http://{HOST}:{inspector}/json", timeout=10)
         targets = json.loads(targets_raw)
         for name in names:
             url = urls[name] + "/"
-            status, _ = bl.http_get(url, REQUEST_HEADERS, timeout=30)
-            bl.log(f"{name}: warm-up answer {status}")
-            bl.run_wrk(url, connections=args.connections, duration=2, headers=REQUEST_HEADERS)
+            status, _ = http_get(url, REQUEST_HEADERS, timeout=30)
+            log(f"{name}: warm-up answer {status}")
+            run_wrk(url, connections=args.connections, duration=2, headers=REQUEST_HEADERS)
             target = next(t for t in targets if t.get("title", "").endswith(name) or t["id"].endswith(name))
 
-            def run(url: str = url) -> bl.WrkResult:
-                return bl.run_wrk(
+            def run(url: str = url) -> WrkResult:
+                return run_wrk(
                     url,
                     connections=args.connections,
                     duration=args.duration,
@@ -143,7 +142,7 @@ def main() -> int:
                 )
 
             got = asyncio.run(_profile(target["webSocketDebuggerUrl"], run))
-            res: bl.WrkResult = got["run"]
+            res: WrkResult = got["run"]
             cpu = res.cpu_s["workerd"] / res.requests * 1e6
             print(f"\n== {name}  c{args.connections}: {res.rps:.0f} req/s, other CPU {res.cpu_s['other']:.2f} s")
             print(_summarise(got["profile"], res.requests, cpu, args.top))

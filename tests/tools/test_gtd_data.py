@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack import services
-from devstack.process import free_port
+from harness import services
+from harness.process import free_port
 from tests.support.processes import start_or_fail
 
 START_S = 30

@@ -1,7 +1,7 @@
 """`wrangler dev` runs the gateway (src/entry.py, unchanged) on real workerd, offline.
 
-Miniflare runs scripts/workerd/workerd-offline, which gives workerd the Pyodide bundle built by
-scripts/workerd/build_bundle.py; the config is the overlay from devstack.workerd_overlay.
+Miniflare runs harness/workerd/workerd-offline, which gives workerd the Pyodide bundle built by
+harness/workerd/build_bundle.py; the config is the overlay from harness.workerd.overlay.
 Local mode gets its vars from `--var`, cloud mode from the process environment and its backend
 from the local KV written by `wrangler kv key put --local`. Everything listens on 127.0.0.1.
 """
@@ -13,82 +13,37 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from devstack import services
-from devstack import workerd_overlay as dev_config
-from devstack.process import NODE_BIN, REPO, Service, ServiceError, free_port, start_healthy
+from harness import services
+from harness.process import NODE_BIN, REPO, Service, ServiceError, free_port, start_healthy
+from harness.workerd import overlay as overlay_config
+from tests.support.processes import WORKER_START_S
+from tests.support.upstream import Received, Upstream, UpstreamServer
 
-SCRIPTS = REPO / "scripts" / "workerd"
+SCRIPTS = REPO / "harness" / "workerd"
 WRANGLER = NODE_BIN / "wrangler"
-#: A deadline for a start, never a figure: make test runs three suites side by side on two cores (the browser suite allows 120 s).
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = WORKER_START_S
 
 pytestmark = pytest.mark.slow
 
 
-# -- the upstream: records what reached it and echoes it back as JSON -----------------------
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
+# -- the upstream: tests/support/upstream.py's recording one (it echoes each request as JSON) ----
+def proxied(upstream: Upstream) -> list[Received]:
+    """What clients sent through the gateway, without its own health checks."""
+    return [r for r in upstream.received if r.path != "/health"]
 
 
-@dataclass
-class Upstream:
-    url: str
-    requests: list[Recorded] = field(default_factory=list)
-
-    def proxied(self) -> list[Recorded]:
-        """What clients sent through the gateway, without its own health checks."""
-        return [r for r in self.requests if r.path != "/health"]
-
-
-@contextmanager
-def running_upstream() -> Iterator[Upstream]:
-    upstream = Upstream(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            seen = Recorded(
-                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
-            )
-            upstream.requests.append(seen)
-            body = json.dumps({"method": seen.method, "path": seen.path}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield upstream
-    finally:
-        server.shutdown()
-        server.server_close()
+def echoed(response: httpx.Response) -> tuple[str, str]:
+    """The method and request target the upstream echoed."""
+    return response.json()["method"], response.json()["target"]
 
 
 # -- wrangler ----------------------------------------------------------------------------------
@@ -170,21 +125,21 @@ def bundle_is_built() -> None:
     if check.returncode != 0:
         pytest.fail(
             "the offline Pyodide bundle (.cache/pyodide-bundle/pyodide_dev.capnp.bin) is missing or out of date; "
-            f"build it with `{sys.executable} scripts/workerd/build_bundle.py`:\n{check.stdout}{check.stderr}",
+            f"build it with `{sys.executable} harness/workerd/build_bundle.py`:\n{check.stdout}{check.stderr}",
             pytrace=False,
         )
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[Upstream]:
-    with running_upstream() as server:
+    with UpstreamServer() as server:
         yield server
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     # The overlay in tmp: no .dev.vars of the developer is read, and .wrangler/ lands here too.
-    return dev_config.write_overlay(tmp_path / "cfg" / "wrangler.dev.json")
+    return overlay_config.write_overlay(tmp_path / "cfg" / "wrangler.dev.json")
 
 
 # -- tests -------------------------------------------------------------------------------------
@@ -197,7 +152,7 @@ def test_local_mode_answers_health_and_proxies_to_the_backend_named_by_x_backend
         health = httpx.get(dev.url + "/_gateway/health", timeout=30)
         assert health.json()["environment"] == "local"
 
-        upstream.requests.clear()
+        upstream.received.clear()
         response = httpx.post(
             dev.url + "/tasks?list=inbox", headers={"x-backend": "echo"}, json={"title": "t"}, timeout=30
         )
@@ -212,8 +167,8 @@ def test_local_mode_answers_health_and_proxies_to_the_backend_named_by_x_backend
         )
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"method": "POST", "path": "/tasks?list=inbox"}
-    seen, hop = upstream.proxied()
+    assert echoed(response) == ("POST", "/tasks?list=inbox")
+    seen, hop = proxied(upstream)
     assert json.loads(seen.body) == {"title": "t"}
     assert seen.headers["x-request-id"] == response.headers["x-request-id"]
     assert listed.status_code == 200, listed.text
@@ -244,7 +199,7 @@ def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, co
         env=_env(tmp_path),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=START_TIMEOUT_S,  # a wrangler start too (no Pyodide, but a loaded box)
     )
     assert put.returncode == 0, put.stdout + put.stderr
 
@@ -253,18 +208,18 @@ def test_cloud_mode_takes_env_vars_and_routes_by_the_local_kv(tmp_path: Path, co
     with wrangler_dev(tmp_path, config, [], env) as dev:
         print(f"\nworkerd timings (cloud): {dev.timings}")
         health = httpx.get(dev.url + "/_gateway/health", timeout=30)
-        upstream.requests.clear()
+        upstream.received.clear()
         by_default = httpx.get(dev.url + "/projects", timeout=30)
         by_header = httpx.get(dev.url + "/tasks", headers={"x-backend": "echo"}, timeout=30)
 
     assert health.json()["environment"] == "cloud"
     assert (by_default.status_code, by_header.status_code) == (200, 200), by_default.text + by_header.text
-    assert [r.path for r in upstream.proxied()] == ["/projects", "/tasks"]
+    assert [r.path for r in proxied(upstream)] == ["/projects", "/tasks"]
 
 
 def test_shadow_traffic_tees_bodies_and_runs_under_wait_until(tmp_path: Path, config: Path, upstream: Upstream) -> None:
     """Real workerd: the copy goes out after the answer (ctx.waitUntil), both bodies teed and compared."""
-    with running_upstream() as mirror:
+    with UpstreamServer() as mirror:
         args = [
             "--var", "ENVIRONMENT:local",
             "--var", f"BACKEND_ECHO_URL:{upstream.url}",
@@ -283,12 +238,12 @@ def test_shadow_traffic_tees_bodies_and_runs_under_wait_until(tmp_path: Path, co
                     break
                 time.sleep(0.1)
 
-    assert read.status_code == 200 and read.json() == {"method": "GET", "path": "/tasks?status=next"}
-    assert write.status_code == 200 and write.json() == {"method": "POST", "path": "/tasks"}
-    copies = {r.method: r for r in mirror.proxied()}  # the two shadows may arrive in either order
-    assert sorted((r.method, r.path) for r in copies.values()) == [("GET", "/tasks?status=next"), ("POST", "/tasks")]
+    assert read.status_code == 200 and echoed(read) == ("GET", "/tasks?status=next")
+    assert write.status_code == 200 and echoed(write) == ("POST", "/tasks")
+    copies = {r.method: r for r in proxied(mirror)}  # the two shadows may arrive in either order
+    assert sorted((r.method, r.target) for r in copies.values()) == [("GET", "/tasks?status=next"), ("POST", "/tasks")]
     assert {r.headers["x-request-id"] for r in copies.values()} == {"wd-shadow-1-shadow"}
     assert json.loads(copies["POST"].body) == {"title": "shadowed"}
-    assert all("x-backend-shadow" not in r.headers for r in upstream.proxied() + mirror.proxied())
+    assert all("x-backend-shadow" not in r.headers for r in proxied(upstream) + proxied(mirror))
     counters = report["counters"]
     assert (counters["compared"], counters["equal"], counters["status_only"], counters["failed"]) == (2, 2, 0, 0)

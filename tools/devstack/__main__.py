@@ -20,7 +20,7 @@ Starts, in order:
                 generated ./data/backends.local.json
     frontend    http://127.0.0.1:3000  the Next.js app (built once per change), API_KEY from the environment
 waits until each is healthy, prints example requests, then watches them
-(devstack.supervise): a service that exits is logged, marked down and
+(harness.supervise): a service that exits is logged, marked down and
 restarted with back-off (0.5 s doubling to 30 s) while the others keep
 running; its state is in ./data/run/services.json. On SIGINT/SIGTERM it
 stops them (gateway first), each process group with SIGTERM then SIGKILL
@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 
 from pgserver import PgServer
 
-from . import services, supervise
-from .process import REPO, Service, free_port
+from harness import services, supervise
+from harness.process import REPO, Service, free_port
 
 DATA = REPO / "data"
 #: The second cf-d1 instance: named for what it is wherever it is printed.
@@ -211,7 +211,7 @@ def log(message: str) -> None:
 
 
 def state_file(data_dir: Path) -> Path:
-    """Where the launcher keeps the live state of its services (``devstack.supervise``)."""
+    """Where the launcher keeps the live state of its services (``harness.supervise``)."""
     return data_dir.resolve() / "run" / "services.json"
 
 

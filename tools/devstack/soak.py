@@ -29,8 +29,8 @@ from typing import Any
 
 import aiohttp
 
-from . import services
-from .process import Service, free_port, start_healthy, tool_env
+from harness import services
+from harness.process import Service, free_port, start_healthy, tool_env
 
 FD_SLACK = 8  # listener churn, a pooled upstream connection or two
 RSS_SLACK_MIB = 24.0

@@ -1,4 +1,4 @@
-"""Recipes for the GTD stack's processes, each a :class:`~devstack.process.Service`.
+"""Recipes for the GTD stack's processes, each a :class:`~harness.process.Service`.
 
 The same recipes serve ``make run`` (fixed ports, data under ``./data``),
 the contract, behaviour and hardening suites (free ports, temporary data)
@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import workerd_overlay as overlay_config
 from .process import NODE_BIN, REPO, Service, ServiceError, run_logged, tool_env
+from .workerd import overlay as overlay_config
 
 if TYPE_CHECKING:
     from pgserver import PgServer
@@ -195,9 +195,9 @@ def twin(
     )
 
 
-# -- the Worker on real workerd (scripts/workerd/README.md) ------------------------------------
+# -- the Worker on real workerd (harness/workerd/README.md) ------------------------------------
 
-WORKERD_SCRIPTS = REPO / "scripts" / "workerd"
+WORKERD_SCRIPTS = REPO / "harness" / "workerd"
 #: The dev overlay `make run-worker` uses (git-ignored, like all of .cache/).
 WORKER_OVERLAY = REPO / ".cache" / "workerd" / "wrangler.dev.json"
 _DEV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -217,7 +217,7 @@ def workerd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def workerd_overlay(out: Path = WORKER_OVERLAY, *, rate_limit: int | None = None) -> Path:
-    """Write the dev overlay of wrangler.toml (``devstack.workerd_overlay``) at ``out``.
+    """Write the dev overlay of wrangler.toml (``harness.workerd.overlay``) at ``out``.
 
     ``rate_limit`` changes the ``RATE_LIMITER`` binding's limit (per client address and
     period); ``0`` removes the binding, which turns rate limiting off. None keeps wrangler.toml's.

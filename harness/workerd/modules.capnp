@@ -9,7 +9,7 @@
 # workerd 1.20261117.1 (the binary this repo runs) reads bundles built from it.
 #
 # Upstream licence: Apache-2.0. On a workerd upgrade, compare with the new release's file
-# (see scripts/workerd/README.md).
+# (see harness/workerd/README.md).
 
 @0xc8cbb234694939d5;
 

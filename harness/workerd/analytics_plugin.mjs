@@ -1,12 +1,12 @@
 // A Miniflare plugin that binds a recording stand-in of an Analytics Engine dataset on real
-// workerd, for tests/workerd/miniflare_gateway.mjs --analytics.
+// workerd, for launch.mjs (a Worker spec with "analytics": true).
 //
 // Miniflare's own dataset binding keeps nothing offline (its local writeDataPoint only forwards
 // to a remote dataset), so written points cannot be observed. This plugin builds the binding the
 // way Miniflare builds its own: a workerd *wrapped binding*, a module that runs inside the
 // gateway's isolate and whose default export makes the binding object. Its writeDataPoint is
 // synchronous and returns undefined like the real one; it checks the point
-// (tests/pyodide/analytics_dataset.mjs) and logs it with console.log as one JSON line
+// (harness/pyodide/analytics_dataset.mjs) and logs it with console.log as one JSON line
 // `{"event": "analytics_data_point", …}`, which reaches the launcher's stdout with the
 // Worker's own log lines.
 //

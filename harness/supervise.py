@@ -21,6 +21,12 @@ The loop is single-threaded: a restart's health wait is polled between
 the checks of the others, so one slow restart never hides another exit.
 PostgreSQL's own ``pg_ctl start -w`` is the exception: it blocks the loop
 while PostgreSQL comes up (seconds).
+
+A unit is never started while something already answers on its health
+URL's port: that server would pass the unit's health check while the unit
+fails to bind and exits, so the launcher would call a dead service healthy
+and restart it forever (a first start fails with ``port N is already in
+use``; a restart is logged as ``could not start`` and tried again later).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import urlsplit
 
 from .process import Service, ServiceError, tail
 
@@ -60,7 +68,7 @@ class Stop(Exception):
 
 
 class Unit(Protocol):
-    """What the supervisor needs of a service (a :class:`~devstack.process.Service` has it)."""
+    """What the supervisor needs of a service (a :class:`~harness.process.Service` has it)."""
 
     name: str
     health_url: str | None
@@ -73,6 +81,10 @@ class Unit(Protocol):
     def stop(self, grace_s: float = 10.0) -> int | None: ...
 
 
+class PortInUse(ServiceError):
+    """Something already answers on a unit's port, so the unit is not started."""
+
+
 class ServiceUnit:
     """A :class:`Service` seen as a Unit."""
 
@@ -81,8 +93,14 @@ class ServiceUnit:
         self.name = service.name
         self.health_url = service.health_url
         self.log_path = service.log_path
+        self._stopped: object = None  # the process the last stop() was for
 
     def start(self) -> object:
+        # Another process's server on our port would answer our health check while our
+        # process fails to bind and exits (a port picked free, then taken before we bound it).
+        port = answering_port(self.health_url)
+        if port is not None:
+            raise PortInUse(f"{self.name}: port {port} is already in use by another process")
         return self.service.start()
 
     def exit_status(self) -> int | None:
@@ -98,7 +116,30 @@ class ServiceUnit:
         return None if process is None or process.poll() is not None else process.pid
 
     def stop(self, grace_s: float = 10.0) -> int | None:
+        process = self.service.process
+        if process is not None and process is self._stopped:
+            # Stopped once already (a restart that could not start stops it again): its pid,
+            # its group's id, was freed then and may be a stranger's group by now.
+            return process.returncode
+        self._stopped = process
         return self.service.stop(grace_s=grace_s)
+
+
+def answering_port(url: str | None) -> int | None:
+    """The port of ``url`` if a server accepts connections on it now, else None."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.hostname is None:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        if sock.connect_ex((parts.hostname, port)) != 0:
+            return None
+        # Connecting to a free port of the ephemeral range can pick that very port as the
+        # source and connect to itself (TCP simultaneous open): nobody is there.
+        return None if sock.getsockname() == sock.getpeername() else port
 
 
 class Postgres:

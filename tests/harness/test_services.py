@@ -1,4 +1,4 @@
-"""devstack's recipe for the Worker under wrangler dev: overlay, .dev.vars, command line."""
+"""The recipe for the Worker under wrangler dev (harness.services): overlay, .dev.vars, command line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import services
+from harness import services
 
 
 def test_dev_vars_file_holds_the_settings_and_only_its_owner_can_read_it(tmp_path: Path) -> None:
@@ -41,6 +41,6 @@ def test_worker_takes_settings_from_a_file_never_the_command_line(tmp_path: Path
     assert "never-on-argv" not in " ".join(argv)
     assert argv[argv.index("--env-file") + 1] == str(tmp_path / "gateway.dev.vars")
     assert argv[argv.index("--config") + 1] == str(config)
-    assert service.env["MINIFLARE_WORKERD_PATH"].endswith("scripts/workerd/workerd-offline")
+    assert service.env["MINIFLARE_WORKERD_PATH"].endswith("harness/workerd/workerd-offline")
     assert "API_KEY" not in service.env
     assert service.health_url == "http://127.0.0.1:8799/_gateway/health"

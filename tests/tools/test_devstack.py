@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.process import Service, free_port
+from harness.process import Service, free_port
 
 DEADLINE_S = 600  # the first run builds the web app
 BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite")

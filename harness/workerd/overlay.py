@@ -2,11 +2,11 @@
 
 The repo's wrangler.toml holds production settings only. Running offline needs experimental
 compat flags that must never reach a deploy (they select Pyodide `dev`; see
-scripts/workerd/README.md), so they live only in this generated overlay: wrangler.toml's
+harness/workerd/README.md), so they live only in this generated overlay: wrangler.toml's
 settings plus DEV_FLAGS, plus any vars or KV ids given here, with `main` rewritten so that it
 still names the real src/entry.py from wherever the overlay is written.
 
-    python -m devstack.workerd_overlay [--out .cache/workerd/wrangler.dev.json] \\
+    python -m harness.workerd.overlay [--out .cache/workerd/wrangler.dev.json] \\
         [--var ENVIRONMENT=local] [--kv BACKEND_CONFIG_KV=local-kv]
     npx wrangler dev --config .cache/workerd/wrangler.dev.json ...
 

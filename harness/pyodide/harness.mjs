@@ -5,7 +5,7 @@
 // calls it (isolate.mjs), and streams the JS
 // `Response` back. See docs/pyodide.md.
 //
-//   node --experimental-wasm-stack-switching tests/pyodide/harness.mjs --port 0 --vars '{"ENVIRONMENT":"local",...}'
+//   node --experimental-wasm-stack-switching harness/pyodide/harness.mjs --port 0 --vars '{"ENVIRONMENT":"local",...}'
 //        [--vars-file F] [--kv-persist DIR] [--kv-fail-file F] [--no-kv]
 //        [--isolates N] [--rate-limit N] [--analytics] [--compat-flag NAME]... [--wheel F]
 //

@@ -1,5 +1,5 @@
 // Stand-in for the `_pyodide_entrypoint_helper` JS module workerd registers
-// for Python Workers (src/pyodide/python-entrypoint-helper.ts and friends).
+// for Python Workers (workerd:src/pyodide/python-entrypoint-helper.ts and friends).
 //
 // The workers SDK (workers-runtime-sdk 1.9.5) uses exactly these members:
 //   cloudflareWorkersModule   `import_from_javascript("cloudflare:workers")` → {env, waitUntil}

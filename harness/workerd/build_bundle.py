@@ -3,18 +3,18 @@
 workerd runs a Python Worker on a Pyodide *bundle* (a Cap'n Proto `jsg::Bundle`). With the
 compat flag `python_workers_development` it uses the version `dev`, reads
 `pyodide_dev.capnp.bin` from `--pyodide-bundle-disk-cache-dir` and checks no hash, so a bundle
-built here from the npm package `pyodide` works (scripts/workerd/README.md has the background).
+built here from the npm package `pyodide` works (harness/workerd/README.md has the background).
 
 Inputs, all local:
   node_modules/pyodide-dev/           npm alias of the Pyodide release workerd calls `dev`
-  scripts/workerd/modules.capnp       the bundle schema (from workerd's source)
-  scripts/workerd/pyodide_patches.json  the text patches for pyodide.asm.mjs (from workerd's source)
+  harness/workerd/modules.capnp       the bundle schema (from workerd's source)
+  harness/workerd/pyodide_patches.json  the text patches for pyodide.asm.mjs (from workerd's source)
   the workerd binary                  read to check the `dev` version and the patches' imports
 
 Output: .cache/pyodide-bundle/pyodide_dev.capnp.bin and, beside it, a stamp naming every
 input (versions and SHA-256). A run whose inputs match the stamp does nothing.
 
-    .venv/bin/python scripts/workerd/build_bundle.py [--force] [--check]
+    .venv/bin/python harness/workerd/build_bundle.py [--force] [--check]
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def apply_patches(text: str, patches: list[Patch]) -> tuple[str, list[int]]:
 
 
 def build_message(schema_path: Path, patched_mjs: bytes, wasm: bytes, stdlib: bytes) -> bytes:
-    import capnp  # imported late: the stamp check must not need it
+    import capnp  # type: ignore[import-untyped]  # imported late: the stamp check must not need it
 
     capnp.remove_import_hook()
     schema = capnp.load(str(schema_path))
@@ -200,7 +200,7 @@ def build(out_dir: Path, pyodide_dir: Path, binary: Path, *, force: bool = False
         raise BuildError(
             f"workerd ({binary}) calls Pyodide {dev_version} `dev`, but {_shown(pyodide_dir)} is Pyodide "
             f"{inputs['pyodide_version']}: set package.json's `pyodide-dev` to `npm:pyodide@{dev_version}` "
-            "and check the patches (scripts/workerd/README.md, 'On a workerd upgrade')"
+            "and check the patches (harness/workerd/README.md, 'On a workerd upgrade')"
         )
     mjs, counts = apply_patches((pyodide_dir / ASM_MJS).read_text(encoding="utf-8"), patches)
     message = build_message(

@@ -1,8 +1,8 @@
-"""A launcher run over cheap services, for tests/tools/test_devstack_supervise.py.
+"""A launcher run over cheap services, for tests/harness/test_supervise.py.
 
-    python tests/tools/toy_stack.py DATA_DIR NAME:KIND:PORT ... [--stable-s S]
+    python tests/harness/toy_stack.py DATA_DIR NAME:KIND:PORT ... [--stable-s S]
 
-The same ``devstack.supervise.run`` as ``python -m devstack``, over small
+The same ``harness.supervise.run`` as ``python -m devstack``, over small
 Python HTTP servers instead of the GTD stack. KIND:
 
     steady   ``python -m http.server``: up until it is killed
@@ -16,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from devstack import supervise
-from devstack.process import Service, tool_env
+from harness import supervise
+from harness.process import Service, tool_env
 
 #: One answer, then exit 3: a service that keeps dying young.
 FLAKY = """

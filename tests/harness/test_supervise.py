@@ -1,4 +1,4 @@
-"""devstack.supervise for real: a launcher run over cheap services, killed and watched through services.json."""
+"""harness.supervise for real: a launcher run over cheap services, killed and watched through services.json."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from devstack.process import Service, free_port, http_ok
+from harness.process import Service, free_port, http_ok
+from harness.supervise import ServiceUnit
 
 TOY_STACK = Path(__file__).with_name("toy_stack.py")
 DEADLINE_S = 60
@@ -145,3 +146,71 @@ def test_sigterm_stops_every_service_and_exits_0(data_dir, ports):
     assert gone(state["alpha"]["pid"]) and gone(state["beta"]["pid"])
     assert not listening(a) and not listening(b)
     assert not (data_dir / "run" / "services.json").exists()
+
+
+def occupy(port: int, data_dir: Path) -> Service:
+    """Another process's HTTP server on ``port`` (it answers any health check with 200)."""
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(data_dir)]
+    return Service("impostor", argv, log_path=data_dir / "impostor.log").start()
+
+
+def test_a_service_whose_port_another_server_answers_on_is_not_started_and_the_launcher_exits_1(data_dir, ports):
+    a, _ = ports
+    impostor = occupy(a, data_dir)
+    launcher: Service | None = None
+    try:
+        wait_for(lambda: listening(a), "the impostor listening", impostor)
+        launcher = launch(data_dir, f"alpha:steady:{a}")
+        assert launcher.process is not None
+        status = launcher.process.wait(timeout=DEADLINE_S)
+        out = launcher.output()
+    finally:
+        # Also when the launcher did not exit: it must not outlive the test (nor what it started).
+        if launcher is not None:
+            launcher.stop()
+        impostor.stop()
+    assert status == 1, out
+    assert f"alpha: port {a} is already in use by another process" in out
+    assert "alpha is healthy" not in out
+
+
+def test_a_restart_waits_while_another_server_answers_on_the_port(data_dir, ports):
+    a, _ = ports
+    launcher = launch(data_dir, f"alpha:steady:{a}")
+    assert launcher.process is not None
+    try:
+        before = wait_for(lambda: all_up(data_dir, "alpha"), "alpha up", launcher)
+        # The launcher paused while alpha dies and another server takes its port.
+        os.kill(launcher.process.pid, signal.SIGSTOP)
+        try:
+            os.kill(before["alpha"]["pid"], signal.SIGKILL)
+            wait_for(lambda: not listening(a), "alpha's port free", launcher)
+            impostor = occupy(a, data_dir / "logs")
+            wait_for(lambda: listening(a), "the impostor listening", impostor)
+        finally:
+            os.kill(launcher.process.pid, signal.SIGCONT)
+        try:
+            refused = f"alpha could not start (alpha: port {a} is already in use by another process)"
+            wait_for(lambda: refused in launcher.output(), "the restart refused", launcher)
+            assert services(data_dir)["alpha"]["state"] != "up", launcher.output()
+        finally:
+            impostor.stop()
+        after = wait_for(lambda: all_up(data_dir, "alpha"), "alpha back once the port is free", launcher)
+        assert after["alpha"]["restarts"] >= 2 and after["alpha"]["pid"] != before["alpha"]["pid"]
+        assert "alpha is healthy again" in launcher.output()
+    finally:
+        assert launcher.stop() == 0, launcher.output()
+
+
+def test_a_unit_stopped_twice_signals_its_freed_process_group_once(tmp_path, monkeypatch):
+    """A restart that cannot start stops the unit again: by then its old pid may be a stranger's group."""
+    unit = ServiceUnit(Service("brief", [sys.executable, "-c", "pass"], log_path=tmp_path / "brief.log"))
+    unit.start()
+    process = unit.service.process
+    assert process is not None
+    process.wait(timeout=DEADLINE_S)
+    signalled: list[int] = []
+    monkeypatch.setattr(os, "killpg", lambda pgid, sig: signalled.append(pgid))
+    assert unit.stop(grace_s=0) == 0
+    assert unit.stop(grace_s=0) == 0
+    assert signalled == [process.pid]

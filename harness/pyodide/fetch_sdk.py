@@ -1,6 +1,6 @@
 """Download the pinned ``workers`` SDK wheel the Pyodide harness loads.
 
-    python tests/pyodide/fetch_sdk.py [--dest .cache/wheels]
+    python harness/pyodide/fetch_sdk.py [--dest .cache/wheels]
 
 Uses ``pip download --no-deps`` (the package registry is the only network the
 tests need) and checks the wheel's SHA-256, so a re-published file is noticed.

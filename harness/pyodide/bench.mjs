@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Python CPU cost of the Worker under Pyodide, printed as JSON:
 //
-//   node --experimental-wasm-stack-switching tests/pyodide/bench.mjs [--requests 1000] [--warmup 100]
+//   node --experimental-wasm-stack-switching harness/pyodide/bench.mjs [--requests 1000] [--warmup 100]
 //
-// * import: time to import the gateway (gateway.app + gateway.workers_runtime)
+// * import: time to import the gateway (gateway.app + gateway.workers)
 //   in a fresh isolate, after the workers SDK (entry.py imports it first);
 // * per request: for each proxied request, the time spent in Python minus the
 //   time spent awaiting the upstream `fetch` (measured by wrapping
-//   `gateway.workers_runtime.upstream_fetch` and `entry.serve` in this process
-//   only). "serve" covers workers_runtime.serve (view building, the core,
+//   `gateway.workers.fetch.upstream_fetch` and `gateway.workers.serve.serve` in this process
+//   only). "serve" covers gateway.workers.serve.serve (view building, the core,
 //   the JS Response); "entrypoint" adds workerd's one promising call of
 //   `on_fetch` (the JS↔Python call), measured from JS. Requests run one at a time, so nothing
 //   else runs on the thread while a sample is taken. The synchronous part of
@@ -56,13 +56,13 @@ console.log = () => {};
 const stats = pyodide.runPython(`
 import time
 import entry
-import gateway.workers_runtime as wr
+from gateway.workers import fetch as wfetch, natives as wnatives, platform as wplatform, serve as wserve
 
 stats = {"serve": [], "fetch": [], "awaiting": 0.0, "fetch_call": []}
-_fetch, _serve = wr.upstream_fetch, wr.serve
+_fetch, _serve = wfetch.upstream_fetch, wserve.serve
 
 class TimedJs:
-    """The \`js\` module as workers_runtime sees it, timing the synchronous part of fetch()."""
+    """The \`js\` module as gateway.workers.natives sees it, timing the synchronous part of fetch()."""
 
     def __getattr__(self, name):
         return getattr(js, name)
@@ -75,7 +75,7 @@ class TimedJs:
             stats["fetch_call"].append(time.perf_counter() - started)
 
 import js
-wr.js = TimedJs()
+wnatives.js = TimedJs()  # read when the natives are bound (first request)
 
 async def timed_fetch(*args):
     started = time.perf_counter()
@@ -93,8 +93,8 @@ async def timed_serve(build, request, env, ctx):
     stats["serve"].append(time.perf_counter() - started - stats["awaiting"])
     return response
 
-wr.upstream_fetch = timed_fetch   # picked up when the Platform is built (first request)
-wr.serve = timed_serve  # serve_now (entry.on_fetch) looks serve up in workers_runtime
+wplatform.upstream_fetch = timed_fetch   # picked up when the Platform is built (first request)
+wserve.serve = timed_serve  # serve_now (entry.on_fetch) looks serve up in its module
 stats
 `);
 

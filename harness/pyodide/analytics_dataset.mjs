@@ -8,7 +8,7 @@
 // a string or null, a double that is not a number, more than one index, or an index over 96
 // bytes. It returns the line the recorder prints: `{"event": "analytics_data_point", blobs,
 // doubles, indexes}`. Self-contained (no imports, no closures) so that the workerd launcher can
-// embed its source in a Worker (tests/workerd/miniflare_gateway.mjs).
+// embed its source in a Worker (harness/workerd/analytics_plugin.mjs).
 
 export function checkDataPoint(event) {
   if (event === null || typeof event !== "object" || event instanceof Map || Array.isArray(event)) {

@@ -74,7 +74,7 @@ export async function createIsolate({
   try {
     wheelBytes = readFileSync(wheel);
   } catch {
-    throw new Error(`workers SDK wheel not found at ${wheel}: run tests/pyodide/fetch_sdk.py`);
+    throw new Error(`workers SDK wheel not found at ${wheel}: run harness/pyodide/fetch_sdk.py`);
   }
   pyodide.FS.mkdirTree(SESSION);
   pyodide.FS.writeFile(`${SESSION}/sdk.whl`, wheelBytes);
@@ -98,7 +98,7 @@ sys.path[:0] = ["${SESSION}/standins", "${SESSION}/src"]
 t0 = time.perf_counter()
 import workers
 t1 = time.perf_counter()
-import gateway.app, gateway.workers_runtime
+import gateway.app, gateway.workers
 t2 = time.perf_counter()
 import entry
 t3 = time.perf_counter()

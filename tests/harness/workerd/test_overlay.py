@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from devstack import workerd_overlay as dev_config
+from harness.workerd import overlay as overlay_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WRANGLER_TOML = ROOT / "wrangler.toml"
 #: Production's compat date selects production's Pyodide (0.28.2, Python 3.13); moving it is a
-#: decision to take on purpose, with scripts/workerd/README.md updated.
+#: decision to take on purpose, with harness/workerd/README.md updated.
 PRODUCTION_COMPAT_DATE = "2026-11-01"
 
 
@@ -25,7 +25,7 @@ def base() -> dict:
 
 @pytest.fixture
 def overlay_path(tmp_path: Path) -> Path:
-    return dev_config.write_overlay(tmp_path / "cfg" / "wrangler.dev.json")
+    return overlay_config.write_overlay(tmp_path / "cfg" / "wrangler.dev.json")
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def overlay(overlay_path: Path) -> dict:
 
 def test_wrangler_toml_names_no_dev_flag_anywhere() -> None:
     text = WRANGLER_TOML.read_text(encoding="utf-8")
-    present = [flag for flag in dev_config.DEV_FLAGS if flag in text]
-    assert not present, f"wrangler.toml is deployed: dev-only flags {present} belong in devstack.workerd_overlay"
+    present = [flag for flag in overlay_config.DEV_FLAGS if flag in text]
+    assert not present, f"wrangler.toml is deployed: dev-only flags {present} belong in harness.workerd.overlay"
 
 
 def test_wrangler_toml_keeps_python_workers_and_the_production_compat_date(base: dict) -> None:
@@ -58,7 +58,7 @@ def test_entry_module_defines_a_top_level_on_fetch_and_no_default_class() -> Non
 
 
 def test_dev_flags_are_the_ones_workerd_needs_for_the_dev_bundle() -> None:
-    assert set(dev_config.DEV_FLAGS) >= {
+    assert set(overlay_config.DEV_FLAGS) >= {
         "python_workers_development",
         "no_python_workers_20250116",
         "disable_python_external_sdk",
@@ -68,7 +68,7 @@ def test_dev_flags_are_the_ones_workerd_needs_for_the_dev_bundle() -> None:
 def test_overlay_adds_every_dev_flag_after_the_production_flags(base: dict, overlay: dict) -> None:
     flags = overlay["compatibility_flags"]
     assert flags[: len(base["compatibility_flags"])] == base["compatibility_flags"]
-    assert flags[len(base["compatibility_flags"]) :] == list(dev_config.DEV_FLAGS)
+    assert flags[len(base["compatibility_flags"]) :] == list(overlay_config.DEV_FLAGS)
 
 
 def test_overlay_main_names_the_real_entry_point(overlay_path: Path, overlay: dict) -> None:
@@ -81,11 +81,11 @@ def test_overlay_keeps_every_other_setting_of_wrangler_toml(base: dict, overlay:
 
 
 def test_default_overlay_lives_in_the_ignored_cache() -> None:
-    assert dev_config.DEFAULT_OUT.is_relative_to(ROOT / ".cache")
+    assert overlay_config.DEFAULT_OUT.is_relative_to(ROOT / ".cache")
 
 
 def test_given_vars_and_kv_ids_override_wrangler_toml_only_there(base: dict, tmp_path: Path) -> None:
-    path = dev_config.write_overlay(
+    path = overlay_config.write_overlay(
         tmp_path / "wrangler.dev.json",
         variables={"ENVIRONMENT": "local", "BACKEND_ECHO_URL": "http://127.0.0.1:9"},
         kv_ids={"BACKEND_CONFIG_KV": "local-kv"},
@@ -98,4 +98,4 @@ def test_given_vars_and_kv_ids_override_wrangler_toml_only_there(base: dict, tmp
 
 def test_unknown_kv_binding_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="NOPE"):
-        dev_config.write_overlay(tmp_path / "w.json", kv_ids={"NOPE": "x"})
+        overlay_config.write_overlay(tmp_path / "w.json", kv_ids={"NOPE": "x"})

@@ -1,0 +1,1 @@
+"""The Worker on real workerd: the offline Pyodide bundle, the dev overlay, the Node launcher."""

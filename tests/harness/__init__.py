@@ -1,0 +1,1 @@
+"""Tests of harness/: the process library, the recipes, the supervisor, workerd."""

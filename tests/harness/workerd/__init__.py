@@ -1,0 +1,1 @@
+"""Tests of harness/workerd/: the dev overlay and the launcher."""
