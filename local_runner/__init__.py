@@ -1,1 +1,1 @@
-"""The gateway twin: serves gateway.app.on_fetch under CPython (see __main__)."""
+"""The gateway twin: serves ``gateway.app.Gateway.handle`` under CPython through its own HTTP server (see __main__)."""

@@ -4,7 +4,7 @@ workerd calls ``on_fetch(request, env, ctx)`` with the raw JS ``Request``, ``env
 ``ExecutionContext`` in one relaxed, promising call per request (python-entrypoint-helper.ts,
 ``makeHandler``). It hands them to the Workers runtime adapter, which builds the gateway once
 per environment (:func:`gateway.app.build_gateway`), runs the core's one pipeline
-(``Gateway.handle``) on this call's own stack where it can (``workers_runtime.serve_now``) and
+(``Gateway.handle``) on this call's own stack where it can (``gateway.workers.serve_now``) and
 returns a JS ``Response`` (or a future of one when the core had to wait for another task).
 
 Why not ``class Default(WorkerEntrypoint)``: entering through it costs, on every request, a
@@ -17,7 +17,7 @@ date 2025-08-14 on: without it workerd registers no ``on_fetch`` at all.
 from typing import Any
 
 from gateway.app import build_gateway
-from gateway.workers_runtime import serve_now
+from gateway.workers import serve_now
 
 
 def on_fetch(request: Any, env: Any, ctx: Any) -> Any:

@@ -31,7 +31,7 @@ from .errors import (
     RateLimited,
     UnknownBackend,
 )
-from .headers import HeaderMap
+from .headers import HeaderMap, underscored_names
 from .headers import request_id as make_request_id
 from .health import HealthMonitor
 from .logs import RequestLog, log_event
@@ -147,6 +147,13 @@ class Gateway:
         size = sum(len(k) + len(v) + 4 for k, v in headers.items())
         if size > self.settings.max_header_bytes:
             raise HeadersTooLarge()
+        if self.settings.underscore_headers != "allow" and (underscored := underscored_names(headers)):
+            # A look-alike of a field checked here by its real name (Content_Length,
+            # Transfer_Encoding) would be read as that field by a backend folding "_" into "-".
+            if self.settings.underscore_headers == "reject":
+                raise InvalidRequest("Header field names must not contain '_'")
+            for name in underscored:
+                headers.delete(name)
         raw_length = headers.get("content-length")
         if raw_length is None:
             return

@@ -29,6 +29,13 @@ HOP_BY_HOP: frozenset[str] = frozenset(
     }
 )
 
+#: What ``UNDERSCORE_HEADERS`` may say about a request field whose name has an underscore
+#: (``Transfer_Encoding``): ``drop`` it (nginx's default, ``underscores_in_headers off``),
+#: ``reject`` the request (400), or ``allow`` it through (Envoy's default). Many backends fold
+#: ``_`` into ``-`` (CGI, WSGI, PHP, Rack): to them the look-alike *is* the framing or
+#: identity field the gateway checked under its real name (docs/hardening.md).
+UNDERSCORE_ACTIONS = ("drop", "reject", "allow")
+
 #: An ``x-request-id`` we accept from a client and pass on unchanged.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -44,6 +51,14 @@ def strip_hop_by_hop(headers: Headers) -> None:
     # Usually none is present: one set intersection instead of nine deletes.
     for name in HOP_BY_HOP.intersection(headers.names()):
         headers.delete(name)
+
+
+def underscored_names(headers: Headers) -> list[str]:
+    """The field names in ``headers`` that contain ``_``; usually none, found by one scan in C."""
+    names = headers.names()
+    if "_" not in "".join(names):
+        return []
+    return [name for name in names if "_" in name]
 
 
 def request_id(incoming: str | None) -> str:

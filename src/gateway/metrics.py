@@ -5,7 +5,7 @@ into the same dimensions here, so the twin's Prometheus series and the Worker's
 Analytics Engine data points cannot drift apart:
 
 * the twin (``local_runner.metrics``) turns :func:`dimensions` into labels and observations;
-* the Worker (``gateway.workers_runtime``) writes :func:`data_point` to the
+* the Worker (``gateway.workers.metrics``) writes :func:`data_point` to the
   ``GATEWAY_ANALYTICS`` dataset, one point per request.
 
 Every value comes from a registered backend entry, a fixed set or a number the

@@ -1,9 +1,9 @@
 """The seam between the gateway core and the runtime it runs on.
 
-The core (everything under ``gateway`` except ``workers_runtime``) sees only
+The core (everything under ``gateway`` except ``workers``) sees only
 the types below. Each runtime supplies one :class:`Platform` at start-up:
 
-* Cloudflare Workers / Pyodide: ``gateway.workers_runtime`` (JS fetch, KV
+* Cloudflare Workers / Pyodide: ``gateway.workers`` (JS fetch, KV
   binding, JS ``Headers``; bodies stay JS ``ReadableStream`` objects).
 * CPython: ``local_runner.platform`` (the twin's own HTTP/1.1 client, SQLite KV).
 * Unit tests: a plain in-memory platform with a fake ``fetch`` function.

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from . import __version__
 from .backends import BACKEND_ID, LOCATIONS, Backend, Location, UrlError, normalise_url
+from .headers import UNDERSCORE_ACTIONS
 
 
 class SettingsError(ValueError):
@@ -58,6 +59,8 @@ class Settings:
     shadow_max_body_bytes: int = 256 * 1024
     shadow_timeout_s: float = 10.0
     shadow_ignore_fields: frozenset[str] = frozenset({"id", "created_at", "updated_at"})
+    #: Request fields whose name has an underscore: drop, reject or allow (``headers.UNDERSCORE_ACTIONS``).
+    underscore_headers: str = "drop"
     #: Every string variable, for secrets a cloud backend document names.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -100,6 +103,7 @@ class Settings:
             shadow_max_body_bytes=read_int(env, "SHADOW_MAX_BODY_BYTES", 256 * 1024, minimum=0),
             shadow_timeout_s=read_int(env, "SHADOW_TIMEOUT_MS", 10000, minimum=1) / 1000,
             shadow_ignore_fields=_field_names(env, "SHADOW_IGNORE_FIELDS", "id,created_at,updated_at"),
+            underscore_headers=read_choice(env, "UNDERSCORE_HEADERS", UNDERSCORE_ACTIONS, "drop"),
             secrets=MappingProxyType(dict(env)),
         )
 
@@ -154,6 +158,17 @@ def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value not in ("true", "false"):
         raise SettingsError(name, f"must be 'true' or 'false', got {raw!r}")
     return value == "true"
+
+
+def read_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices``, in any case (``default`` when unset or blank); SettingsError otherwise."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return value
 
 
 def _field_names(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:

@@ -30,6 +30,18 @@ D1_CLOUD_URL = "https://d1.example.com"
 HEALTH_UA = "gtd-gateway-health"
 WALL_START = 1_700_000_000.0
 
+#: An upstream answer's header fields: every hop-by-hop kind, ``x-private`` (hop-by-hop because
+#: ``Connection`` names it) and ``x-public``, the one end-to-end field a client may see.
+HOP_BY_HOP_ANSWER = (
+    ("connection", "x-private"),
+    ("x-private", "1"),
+    ("keep-alive", "timeout=5"),
+    ("transfer-encoding", "chunked"),
+    ("proxy-authenticate", "Basic"),
+    ("upgrade", "h2c"),
+    ("x-public", "2"),
+)
+
 
 @dataclass
 class Call:

@@ -17,6 +17,7 @@ from tests.unit.fakes import (
     BUN_URL,
     D1_CLOUD_URL,
     D1_LOCAL_URL,
+    HOP_BY_HOP_ANSWER,
     FakeKV,
     FakeLimiter,
     Harness,
@@ -468,20 +469,45 @@ async def test_hop_by_hop_headers_are_stripped_towards_the_upstream():
     assert call.header("x-public") == "2"
 
 
+UNDERSCORED = [("transfer_encoding", "chunked"), ("Content_Length", "99"), ("x-public", "2")]
+
+
+async def test_underscored_request_fields_are_dropped_by_default():
+    h = Harness.local()
+    response = await h.send("POST", "/tasks", [("content-length", "2"), *UNDERSCORED], b"ab")
+    assert response.status == 200
+    (call,) = h.upstream.proxied
+    assert {"transfer_encoding", "content_length"}.isdisjoint(call.names())
+    assert call.header("x-public") == "2"
+    assert call.header("content-length") == "2"
+
+
+async def test_underscored_request_field_is_a_400_that_never_reaches_the_upstream_when_rejected():
+    h = Harness.local({"UNDERSCORE_HEADERS": "reject"})
+    response = await h.send("GET", "/tasks", UNDERSCORED)
+    error = assert_error(response, 400, "bad_request")
+    assert "_" in error["message"]
+    assert h.upstream.proxied == []
+
+
+async def test_request_without_underscored_fields_passes_when_rejecting():
+    h = Harness.local({"UNDERSCORE_HEADERS": "reject"})
+    response = await h.send("GET", "/tasks", [("x-public", "2")])
+    assert response.status == 200
+    assert len(h.upstream.proxied) == 1
+
+
+async def test_underscored_request_fields_reach_the_upstream_when_allowed():
+    h = Harness.local({"UNDERSCORE_HEADERS": "allow"})
+    await h.send("GET", "/tasks", UNDERSCORED)
+    (call,) = h.upstream.proxied
+    assert call.header("transfer_encoding") == "chunked"
+    assert call.header("content_length") == "99"
+
+
 async def test_hop_by_hop_headers_are_stripped_towards_the_client():
     h = Harness.local()
-    h.upstream.proxy = respond(
-        200,
-        [
-            ("connection", "x-private"),
-            ("x-private", "1"),
-            ("keep-alive", "timeout=5"),
-            ("transfer-encoding", "chunked"),
-            ("proxy-authenticate", "Basic"),
-            ("upgrade", "h2c"),
-            ("x-public", "2"),
-        ],
-    )
+    h.upstream.proxy = respond(200, HOP_BY_HOP_ANSWER)
     response = await h.send("GET", "/tasks")
     names = {k for k, _ in response.headers.items()}
     assert names.isdisjoint(

@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.headers import HOP_BY_HOP, FetchHeaders, HeaderMap, request_id, strip_hop_by_hop
+from gateway.headers import HOP_BY_HOP, FetchHeaders, HeaderMap, request_id, strip_hop_by_hop, underscored_names
 
 
 def test_header_map_get_is_case_insensitive():
@@ -47,20 +47,22 @@ def test_header_map_copy_is_independent():
     assert list(h.items()) == [("x", "1")]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ],
+#: The connection-specific fields a proxy never forwards (RFC 9110 §7.6.1; the list is RFC 2616
+#: §13.5.1's), with Proxy-Connection, the non-standard one old clients still send.
+HOP_BY_HOP_FIELDS = (
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 )
+
+
+@pytest.mark.parametrize("name", HOP_BY_HOP_FIELDS)
 def test_hop_by_hop_field_is_stripped(name):
     h = HeaderMap([(name.title(), "v"), ("content-type", "text/plain")])
     strip_hop_by_hop(h)
@@ -68,16 +70,7 @@ def test_hop_by_hop_field_is_stripped(name):
 
 
 def test_hop_by_hop_list_covers_rfc_9110():
-    assert {
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "proxy-authenticate",
-        "proxy-authorization",
-    } <= HOP_BY_HOP
+    assert set(HOP_BY_HOP_FIELDS) <= HOP_BY_HOP
 
 
 def test_fields_named_in_connection_are_stripped():
@@ -196,3 +189,20 @@ def test_hop_by_hop_strip_works_on_fetch_headers():
     h = FetchHeaders({"connection": "close, x-secret", "x-secret": "1", "te": "trailers", "accept": "a/b"})
     strip_hop_by_hop(h)
     assert list(h.items()) == [("accept", "a/b")]
+
+
+def test_underscored_names_finds_every_name_with_an_underscore():
+    headers = HeaderMap([("Transfer_Encoding", "chunked"), ("x-ok", "1"), ("content_length", "5")])
+    assert sorted(underscored_names(headers)) == ["content_length", "transfer_encoding"]
+
+
+def test_underscored_names_is_empty_for_dash_names():
+    assert underscored_names(HeaderMap([("content-length", "5"), ("x-a-b", "1")])) == []
+
+
+def test_underscored_names_ignores_underscores_in_values():
+    assert underscored_names(FetchHeaders({"x-id": "a_b"})) == []
+
+
+def test_underscored_names_reads_a_fetch_headers_map():
+    assert underscored_names(FetchHeaders({"x_forwarded_for": "1.2.3.4"}, ["a=1", "b=2"])) == ["x_forwarded_for"]

@@ -202,3 +202,18 @@ def test_non_string_bindings_are_not_backends():
 
 def test_every_string_variable_is_available_as_a_secret():
     assert parse(D1_ACCESS_ID="abc").secrets["D1_ACCESS_ID"] == "abc"
+
+
+def test_underscore_headers_defaults_to_drop():
+    assert parse().underscore_headers == "drop"
+
+
+@pytest.mark.parametrize("value", ["drop", "reject", "allow", " Reject "])
+def test_underscore_headers_accepts_each_action_in_any_case(value):
+    assert parse(UNDERSCORE_HEADERS=value).underscore_headers == value.strip().lower()
+
+
+def test_underscore_headers_other_value_is_an_error_naming_the_variable():
+    with pytest.raises(SettingsError) as info:
+        parse(UNDERSCORE_HEADERS="ignore")
+    assert info.value.variable == "UNDERSCORE_HEADERS"
