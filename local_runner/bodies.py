@@ -19,7 +19,9 @@ HIGH_WATER = 256 * 1024
 
 
 class Waker:
-    """The one reader of a body waiting for its next piece, with an optional idle deadline.
+    """The reader of a body waiting for its next piece, with an optional idle deadline.
+
+    One reader at a time; a new wait takes over from one that is being cancelled.
 
     Both directions use it: the server feeds a :class:`ClientBody`, the
     upstream connection a streamed upstream body; a bare timer rather than
@@ -45,7 +47,12 @@ class Waker:
         try:
             await waiter
         finally:
-            self._waiter = None
+            # Only our own waiter: a reader cancelled while another took over
+            # (the server lingering after an early answer, while the upstream
+            # client's body sender is being cancelled) must not take that
+            # reader's wake-up with it.
+            if self._waiter is waiter:
+                self._waiter = None
             if timer is not None:
                 timer.cancel()
 
