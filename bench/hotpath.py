@@ -1,6 +1,6 @@
 """What ``--workers N`` adds to each request: shared rate limiter and multiprocess metrics.
 
-    .venv/bin/python bench/hotpath.py [--calls 200000] [--rounds 5]
+    .venv/bin/python -m bench.hotpath [--calls 200000] [--rounds 5]
 
 Prints, side by side, the µs per call of
 
@@ -10,7 +10,7 @@ Prints, side by side, the µs per call of
   in-memory registry against its multiprocess mode (mmap files).
 
 prometheus-client picks its value class when it is imported, so each metrics
-mode is measured in a fresh interpreter (this script calling itself); the
+mode is measured in a fresh interpreter (this module calling itself); the
 rounds alternate the two modes. Medians (min–max) over the rounds.
 """
 
@@ -25,9 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import ROOT
 
 
 def limiter_us(kind: str, calls: int, keys: int) -> float:
@@ -73,13 +72,14 @@ def metrics_us(calls: int) -> float:
 
 
 def metrics_in_child(mode: str, calls: int) -> float:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with tempfile.TemporaryDirectory() as tmp:
         if mode == "multiprocess":
             env["PROMETHEUS_MULTIPROC_DIR"] = tmp
         out = subprocess.run(
-            [sys.executable, __file__, "--child-metrics", str(calls)],
+            [sys.executable, "-m", "bench.hotpath", "--child-metrics", str(calls)],
+            cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
@@ -94,7 +94,9 @@ def fmt(xs: list[float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hotpath", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--child-metrics", type=int, help=argparse.SUPPRESS)
@@ -128,5 +130,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
     sys.exit(main())

@@ -1,8 +1,8 @@
 """Where does the twin spend its CPU? Loads it with wrk and samples it with py-spy.
 
-    .venv/bin/python bench/profile_twin.py [--duration 15] [--connections 32] [--rate 500]
+    .venv/bin/python -m bench.profile_twin [--duration 15] [--connections 32] [--rate 500]
 
-Starts the nginx upstream and the twin with every feature on (as bench/run.py
+Starts the nginx upstream and the twin with every feature on (as the suite
 does), runs wrk against it while `py-spy record --format raw` samples the twin,
 then prints the hottest functions by self time and by inclusive time, and keeps
 the collapsed stacks (and a flame graph SVG) under bench/results/.
@@ -18,8 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import benchlib as bl
-import run as suite
+from bench.cli import parse_args
+from bench.common import RESULTS, ROOT, install_signal_handlers
+from bench.peers import PEERS
+from bench.procfs import process_tree
+from bench.suite import Suite
+from bench.wrk import run_wrk
 
 # py-spy prints paths relative to sys.path entries: "handle (gateway/app.py:63)".
 OWN = ("(gateway/", "(local_runner/", "/src/gateway/", "/local_runner/")
@@ -64,7 +68,9 @@ def summarise(raw: Path, top: int) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.profile_twin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
@@ -77,24 +83,25 @@ def main() -> int:
         help="profile the twin (default) or the minimal aiohttp proxy for comparison",
     )
     args = ap.parse_args()
-    py_spy = bl.ROOT / ".venv" / "bin" / "py-spy"
+    py_spy = ROOT / ".venv" / "bin" / "py-spy"
     if not py_spy.exists():
         print("py-spy missing: run bench/setup.sh")
         return 1
-    bl.install_signal_handlers()
-    s = suite.Suite(suite.parse_args(["--quick"]))
-    out_dir = bl.BENCH_DIR / "results"
+    install_signal_handlers()
+    s = Suite(parse_args(["--quick"]))
+    out_dir = RESULTS
     out_dir.mkdir(exist_ok=True)
     raw = out_dir / f"{args.target}-profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
     try:
         s.start_upstream()
-        srv = s.launch(args.target, suite.PEERS[args.target].launch, s.upstream_url)
+        srv = s.launch(args.target, PEERS[args.target].launch, s.upstream_url)
         if srv.available:
             s.check(srv)
         if not srv.available:
             print(f"{args.target} unavailable: {srv.reason}")
             return 1
-        bl.run_wrk(srv.url, connections=args.connections, duration=3, headers=srv.headers)  # warm-up
+        assert srv.service is not None  # both targets run a process of their own
+        run_wrk(srv.url, connections=args.connections, duration=3, headers=srv.headers)  # warm-up
         spy_argv = [
             str(py_spy),
             "record",
@@ -114,12 +121,12 @@ def main() -> int:
             spy_argv.append("--native")
         spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)
-        res = bl.run_wrk(
+        res = run_wrk(
             srv.url,
             connections=args.connections,
             duration=args.duration,
             headers=srv.headers,
-            cpu_of={"server": bl.process_tree(srv.service.pid)},
+            cpu_of={"server": process_tree(srv.service.pid)},
         )
         try:
             _, err = spy.communicate(timeout=args.duration + 30)

@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvloop
 from aiohttp import ClientSession, ClientTimeout
@@ -21,7 +22,7 @@ from aiohttp import ClientSession, ClientTimeout
 BLOCK = bytes(range(256)) * 1024  # 256 KiB
 
 
-async def generate(total: int) -> AsyncIterator[bytes]:
+async def generate(total: int) -> AsyncIterator[memoryview]:
     view = memoryview(BLOCK)
     left = total
     while left > 0:
@@ -30,7 +31,7 @@ async def generate(total: int) -> AsyncIterator[bytes]:
         left -= k
 
 
-async def run(base: str, direction: str, total: int, headers: dict[str, str], timeout: float) -> dict:
+async def run(base: str, direction: str, total: int, headers: dict[str, str], timeout: float) -> dict[str, Any]:
     async with ClientSession(timeout=ClientTimeout(total=timeout), auto_decompress=False) as s:
         t0 = time.perf_counter()
         if direction == "up":

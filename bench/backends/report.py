@@ -1,4 +1,4 @@
-"""Figures, Markdown and charts for bench/backends/run.py."""
+"""Figures, Markdown and charts for bench.backends.run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workload import CellRun
+from bench.backends.workload import CellRun
 
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
@@ -41,7 +41,7 @@ def summarise(cells: dict[tuple[str, str, str, int], list[CellRun]]) -> dict[str
         wall = sum(r.wall_s for r in runs)
         cpu = sum(r.client_cpu_s for r in runs)
         every: list[float] = []
-        errors = 0
+        errors = completed = 0
         per_op: dict[str, tuple[list[float], int]] = {}
         for run in runs:
             for name, sample in run.samples.items():
@@ -50,11 +50,13 @@ def summarise(cells: dict[tuple[str, str, str, int], list[CellRun]]) -> dict[str
                 per_op[name] = (latencies, errs + sample.errors)
                 every.extend(sample.latencies)
                 errors += sample.errors
+                completed += sample.completed
         key = {"profile": profile, "backend": backend, "via": via, "concurrency": concurrency}
         rows.append(
             {
                 **key,
                 **_figures(every, errors, wall),
+                "completed": completed,
                 "wall_s": round(wall, 2),
                 "rounds": len(runs),
                 "client_cpu_pct": round(cpu / wall * 100, 1) if wall else 0.0,
@@ -145,6 +147,7 @@ def charts(doc: dict[str, Any], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     written: list[Path] = []
     profiles = list(doc["settings"]["profiles"])
@@ -155,7 +158,7 @@ def charts(doc: dict[str, Any], out: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(profiles), figsize=(6.5 * len(profiles), 4.2), squeeze=False)
     series = [(via, c) for c in concurrencies for via in ("direct", "gateway")]
     width = 0.8 / len(series)
-    colours = plt.get_cmap("tab20").colors
+    colours = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]  # a ListedColormap
     for ax, profile in zip(axes[0], profiles, strict=True):
         for i, (via, c) in enumerate(series):
             values = [by_key.get((profile, b, via, c), {}).get("req_s", 0) for b in backends]
@@ -216,7 +219,7 @@ def charts(doc: dict[str, Any], out: Path) -> list[Path]:
             f"{profile}: latency per operation through the gateway, c{middle} (box p25–p75, whiskers p5–p95, dot p99)"
         )
         ax.grid(axis="y", alpha=0.3)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[(2 * j) % len(colours)]) for j in range(len(backends))]
+        handles = [Rectangle((0, 0), 1, 1, color=colours[(2 * j) % len(colours)]) for j in range(len(backends))]
         ax.legend(handles, backends, fontsize=7, loc="upper right")
     fig.tight_layout()
     for ext in ("png", "svg"):

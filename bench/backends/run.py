@@ -1,11 +1,11 @@
 """`make bench-backends`: the GTD workload against every backend, directly and through the gateway.
 
-    .venv/bin/python bench/backends/run.py            # full: 1k tasks, 2 rounds × 6 s per cell
-    .venv/bin/python bench/backends/run.py --quick    # ~1–2 minutes: 200 tasks, 1 round × 0.8 s
-    .venv/bin/python bench/backends/run.py --tasks 100000 --seed-concurrency 64
+    .venv/bin/python -m bench.backends            # full: 1k tasks, 2 rounds × 6 s per cell
+    .venv/bin/python -m bench.backends --quick    # ~1–2 minutes: 200 tasks, 1 round × 0.8 s
+    .venv/bin/python -m bench.backends --tasks 100000 --seed-concurrency 64
 
 Starts bun-sqlite, cf-d1 (wrangler dev), ruby-sqlite, python-postgres (its
-own PostgreSQL) and elixir-sqlite with the tools/devstack recipes, each on a
+own PostgreSQL) and elixir-sqlite with the harness.services recipes, each on a
 fresh database in a temporary folder, and the gateway twin in front of them; seeds each
 backend with the same dataset through its API; then runs every cell
 (profile × concurrency × backend × direct|gateway) for a fixed time, in
@@ -21,93 +21,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from tqdm import tqdm
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
-
-import benchlib  # noqa: E402
-import large  # noqa: E402
-import report  # noqa: E402
-import workload  # noqa: E402
-
-from devstack import services  # noqa: E402
-from devstack.process import Service, free_port, start_healthy  # noqa: E402
-
-BACKENDS = ("bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite")
-RESULTS = HERE.parent / "results"
-START_TIMEOUT_S = 120.0
-
-
-@dataclass
-class Stack:
-    """The running backends (id → base URL) and the gateway."""
-
-    urls: dict[str, str] = field(default_factory=dict)
-    gateway: str = ""
-    pids: dict[str, int] = field(default_factory=dict)
-
-
-@contextmanager
-def running_stack(backends: list[str], workdir: Path) -> Iterator[Stack]:
-    """Start the chosen backends and the gateway twin; stop everything on the way out."""
-    logs = workdir / "logs"
-    stack = Stack()
-    with ExitStack() as stop:
-        for backend_id in backends:
-            port = free_port()
-            if backend_id == "bun-sqlite":
-                service = services.bun_sqlite(port, workdir / "bun-sqlite", logs)
-            elif backend_id == "ruby-sqlite":
-                service = services.ruby_sqlite(port, workdir / "ruby-sqlite", logs)
-            elif backend_id == "elixir-sqlite":
-                service = services.elixir_sqlite(port, workdir / "elixir-sqlite", logs)
-            elif backend_id == "cf-d1":
-                services.apply_d1_migrations(workdir / "cf-d1", logs)
-                service = services.cf_d1(port, workdir / "cf-d1", logs, inspector_port=free_port())
-            elif backend_id == "python-postgres":
-                database = services.postgres(workdir / "postgres", free_port(), logs)
-                database.start()
-                stop.callback(database.stop, mode="fast")
-                service = services.python_postgres(port, database.database_url, logs)
-            else:
-                raise SystemExit(f"unknown backend {backend_id!r} (known: {', '.join(BACKENDS)})")
-            _start(stop, service)
-            stack.urls[backend_id] = f"http://127.0.0.1:{port}"
-            assert service.process is not None
-            stack.pids[backend_id] = service.process.pid
-        port = free_port()
-        settings = {"ENVIRONMENT": "local", "HEALTH_TTL_S": "30"}
-        for backend_id, url in stack.urls.items():
-            settings[f"BACKEND_{backend_id.upper().replace('-', '_')}_URL"] = url
-        gateway = services.twin(
-            port, settings, logs / "gateway.log", ["--log-file", str(logs / "gateway-requests.log")]
-        )
-        _start(stop, gateway)
-        stack.gateway = f"http://127.0.0.1:{port}"
-        assert gateway.process is not None
-        stack.pids["gateway"] = gateway.process.pid
-        yield stack
-
-
-def _start(stop: ExitStack, service: Service) -> None:
-    benchlib.log(f"starting {service.name}")
-    start_healthy(service, START_TIMEOUT_S)
-    stop.callback(service.stop, grace_s=10)
+from bench.backends import large, report, workload
+from bench.backends.stack import BACKENDS, Stack, running_stack
+from bench.common import RESULTS, drop_workdir, install_signal_handlers, log, make_workdir
 
 
 def machine() -> dict[str, Any]:
@@ -145,7 +70,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                 )
                 seed_per_backend[backend_id] = round(time.perf_counter() - started, 2)
         seed_s = time.perf_counter() - seed_started
-        benchlib.log(f"seeded {args.tasks} tasks into {len(stack.urls)} backends in {seed_s:.1f} s: {seed_per_backend}")
+        log(f"seeded {args.tasks} tasks into {len(stack.urls)} backends in {seed_s:.1f} s: {seed_per_backend}")
 
         cells: dict[tuple[str, str, str, int], list[workload.CellRun]] = {}
         order = list(stack.urls)
@@ -181,7 +106,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.backends", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 tasks, 1 round, 0.8 s per cell (~1–2 minutes)")
     parser.add_argument("--tasks", type=int, help="seeded tasks per backend (default 1000; --quick 200)")
     parser.add_argument("--rounds", type=int, help="alternating rounds (default 2; --quick 1)")
@@ -214,8 +139,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    benchlib.install_signal_handlers()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-backends-"))
+    install_signal_handlers()
+    workdir = make_workdir("bench-backends-")
     workdir.chmod(0o711)  # PostgreSQL runs as its own account and must enter it
     started = time.time()
     try:
@@ -229,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     rounds=args.rounds,
                     samples=args.large_samples,
                     heavy_samples=1 if args.quick else 3,
-                    log=benchlib.log,
+                    log=log,
                 )
                 if args.large_tasks
                 else None
@@ -257,17 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         paths = report.write(document, args.out)
         for path in paths:
-            benchlib.log(f"wrote {path}")
+            log(f"wrote {path}")
         print(report.markdown(document))
         if whole:
             print(large.markdown(whole))
     finally:
-        if args.keep_workdir:
-            benchlib.log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        drop_workdir(workdir, args.keep_workdir)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

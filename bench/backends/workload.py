@@ -140,9 +140,16 @@ async def seed(
 
 @dataclass
 class Sample:
-    """What one operation did in one cell: latencies (seconds) and errors."""
+    """What one operation did in one cell.
+
+    ``latencies`` (seconds) are those completed inside the recorded window;
+    ``completed`` and ``errors`` count every request of the cell, warm-up and
+    tail included: a failure is one whenever it happens, and a cell whose
+    requests all outlast a short window still shows that it did work.
+    """
 
     latencies: list[float] = field(default_factory=list)
+    completed: int = 0
     errors: int = 0
 
 
@@ -265,12 +272,13 @@ async def run_cell(
                 ok = await OPS[name](session, base, headers, data, rng)
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
                 ok = False
-            # Recorded when it completes inside the window, so req/s is completions per second.
+            sample = samples[name]
+            sample.completed += 1
+            if not ok:
+                sample.errors += 1
+            # Timed when it completes inside the window, so req/s is completions per second.
             if measure_from <= loop.time() <= stop_at:
-                sample = samples[name]
                 sample.latencies.append(time.perf_counter() - started)
-                if not ok:
-                    sample.errors += 1
 
     cpu0 = time.process_time()
     workers = asyncio.gather(*(worker(i) for i in range(concurrency)))

@@ -1,10 +1,10 @@
 """`make bench-lighthouse`: Lighthouse, mobile and desktop, on the inbox with 10,000 tasks in the backend.
 
-    .venv/bin/python bench/lighthouse/run.py              # 3 runs per preset, median
-    .venv/bin/python bench/lighthouse/run.py --runs 1     # a quick look
+    .venv/bin/python -m bench.lighthouse              # 3 runs per preset, median
+    .venv/bin/python -m bench.lighthouse --runs 1     # a quick look
 
 Starts bun-sqlite on a fresh database, the gateway twin and the built
-frontend (standalone server) with the tools/devstack recipes, imports the
+frontend (standalone server) with the harness.services recipes, imports the
 10,000-task document of gtd_data.sample (as bench-backends does) through the gateway
 (``POST /import``), then runs Lighthouse 12 (bench/lighthouse/node_modules,
 ``npm ci`` there first) on the inbox page with Debian's Chromium: the default
@@ -28,8 +28,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,17 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from gtd_data.sample import document
+
+from bench.common import RESULTS, drop_workdir, install_signal_handlers, log, make_workdir
+from harness import services
+from harness.process import Service, free_port, start_healthy, tool_env
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-import benchlib  # noqa: E402
-from gtd_data.sample import document  # noqa: E402
-
-from devstack import services  # noqa: E402
-from devstack.process import Service, free_port, start_healthy, tool_env  # noqa: E402
-
-RESULTS = HERE.parent / "results"
 LIGHTHOUSE = HERE / "node_modules" / "lighthouse" / "cli" / "index.js"
 CHROME = os.environ.get("CHROME_PATH", "/usr/lib/chromium/chromium")
 # headless=new is the real browser without a window; --no-sandbox because the bench runs as root here.
@@ -74,7 +68,7 @@ METRICS = (
 def frontend_lock() -> Iterator[None]:
     """Hold the lock every frontend build and browser run takes (docs: the shared machine's rules)."""
     with LOCK.open("a") as handle:
-        benchlib.log(f"waiting for {LOCK}")
+        log(f"waiting for {LOCK}")
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -104,7 +98,7 @@ def running_app(workdir: Path) -> Iterator[tuple[str, str]]:
 
 
 def _start(stop: ExitStack, service: Service) -> None:
-    benchlib.log(f"starting {service.name}")
+    log(f"starting {service.name}")
     start_healthy(service, START_TIMEOUT_S)
     stop.callback(service.stop, grace_s=10)
 
@@ -118,7 +112,7 @@ def import_document(gateway: str, tasks: int) -> dict[str, Any]:
         answer = client.post(gateway + "/import", content=body, headers=headers)
         if answer.status_code >= 400:
             raise SystemExit(f"import: {answer.status_code} {answer.text[:300]}")
-        benchlib.log(f"imported {tasks} tasks ({len(body) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+        log(f"imported {tasks} tasks ({len(body) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
         today = time.strftime("%Y-%m-%d")
         counts: dict[str, Any] = client.get(gateway + f"/counts?today={today}", headers=headers).json()
     return counts
@@ -234,7 +228,7 @@ def explain(document: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.lighthouse", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per preset (default 3)")
     parser.add_argument("--tasks", type=int, default=10_000, help="tasks imported (default 10000)")
     parser.add_argument("--path", default="/", help="the page (default /, the inbox)")
@@ -249,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{LIGHTHOUSE} is missing: `cd bench/lighthouse && npm ci` (make bench-lighthouse does)")
     if not Path(CHROME).exists():
         raise SystemExit(f"{CHROME} is missing: apt-get install -y chromium (or set CHROME_PATH)")
-    benchlib.install_signal_handlers()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-lighthouse-"))
+    install_signal_handlers()
+    workdir = make_workdir("bench-lighthouse-")
     reports = args.out / "lighthouse"
     reports.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -259,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             services.build_frontend(workdir / "logs")
             with running_app(workdir) as (gateway, frontend):
                 counts = import_document(gateway, args.tasks)
-                benchlib.log(f"counts: {counts}")
+                log(f"counts: {counts}")
                 url = frontend + args.path
                 # One request first, so the runs measure the page and not the server's first render.
                 httpx.get(url, timeout=60).raise_for_status()
@@ -271,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                         report = lighthouse(url, preset, path, workdir / "logs")
                         version = report["lighthouseVersion"]
                         runs[preset].append({"file": path, "report": report, "row": figures(report)})
-                        benchlib.log(f"{preset} run {index + 1}: {runs[preset][-1]['row']}")
+                        log(f"{preset} run {index + 1}: {runs[preset][-1]['row']}")
         presets = {}
         for preset, items in runs.items():
             # The median run by performance score, for its findings and full report.
@@ -299,16 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "lighthouse.json"
         path.write_text(json.dumps(document, indent=2) + "\n")
-        benchlib.log(f"wrote {path} (full reports of the median runs in {reports})")
+        log(f"wrote {path} (full reports of the median runs in {reports})")
         print(markdown(document))
         print(explain(document))
     finally:
-        if args.keep_workdir:
-            benchlib.log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        drop_workdir(workdir, args.keep_workdir)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

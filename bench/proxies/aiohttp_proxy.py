@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import uvloop
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
@@ -32,8 +32,8 @@ HOP_BY_HOP = frozenset(
 CHUNK = 64 * 1024
 
 
-def forward_headers(headers) -> CIMultiDict:  # type: ignore[no-untyped-def]
-    out = CIMultiDict()
+def forward_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    out: CIMultiDict[str] = CIMultiDict()
     for k, v in headers.items():
         lk = k.lower()
         if lk not in HOP_BY_HOP and lk != "host":
@@ -41,7 +41,7 @@ def forward_headers(headers) -> CIMultiDict:  # type: ignore[no-untyped-def]
     return out
 
 
-def response_headers(headers) -> CIMultiDict:  # type: ignore[no-untyped-def]
+def response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
     return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP)
 
 
@@ -50,7 +50,7 @@ def has_body(request: web.Request) -> bool:
 
 
 async def write_stream(
-    request: web.Request, status: int, headers: CIMultiDict, chunks: AsyncIterator[bytes]
+    request: web.Request, status: int, headers: CIMultiDict[str], chunks: AsyncIterator[bytes]
 ) -> web.StreamResponse:
     resp = web.StreamResponse(status=status, headers=headers)
     await resp.prepare(request)

@@ -1,0 +1,1 @@
+"""Upstreams the suite starts besides nginx (the streaming phase's sink and source)."""
