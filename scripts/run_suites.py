@@ -12,8 +12,8 @@ is well under one core's worth of its wall time (docs/benchmarks.md, "make
 test"). The four groups share no process, port or data folder: every server
 runs on a free port with temporary data, and the Docker suite has its own
 engine. The one thing two suites would both build, the web app
-(tests/browser, tests/contract/test_run_stack.py), is built once before they
-start (``devstack.services.build_frontend``, a no-op when it is up to date).
+(tests/browser, tests/tools/test_devstack.py), is built once before they
+start (``harness.services.build_frontend``, a no-op when it is up to date).
 
 The main group streams to the terminal; the others write to
 ``.cache/test-results/<group>.log``, printed after the main group ends. At
@@ -59,7 +59,8 @@ class Group:
         self.junit = RESULTS / f"{self.name}.xml"
 
     def start(self, extra: list[str]) -> None:
-        argv = [sys.executable, "-m", "pytest", *self.args, f"--junitxml={self.junit}", *extra]
+        # --durations: the slowest setups (fixtures that start stacks) and calls, in each group's output.
+        argv = [sys.executable, "-m", "pytest", *self.args, f"--junitxml={self.junit}", "--durations=15", *extra]
         self.started = time.monotonic()
         out = None if self.live else open(self.log, "wb")  # noqa: SIM115 — closed when the process ends
         self.process = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT if out else None)
@@ -75,21 +76,35 @@ class Group:
         return code
 
 
+#: Two long single tests, placed to even out the groups' wall times (docs/benchmarks.md, "make test"):
+#: the backends' own unit suites (pytest with its PostgreSQL, ExUnit, minitest, bun test) and the quick bench.
+BACKEND_UNITS = "tests/contract/test_backend_units.py"
+BENCH = "tests/bench"
+
+
 def groups() -> list[Group]:
     return [
         Group(
-            "main", ["tests", "--ignore=tests/docker", "--ignore=tests/browser", "--ignore=tests/contract"], live=True
+            "main",
+            [
+                "tests",
+                "--ignore=tests/docker",
+                "--ignore=tests/browser",
+                "--ignore=tests/contract",
+                f"--ignore={BENCH}",
+            ],
+            live=True,
         ),
-        Group("contract", ["tests/contract"], live=False),
-        Group("docker", ["tests/docker"], live=False),
-        Group("browser", ["tests/browser"], live=False),
+        Group("contract", ["tests/contract", f"--ignore={BACKEND_UNITS}"], live=False),
+        Group("docker", ["tests/docker", BACKEND_UNITS], live=False),
+        Group("browser", ["tests/browser", BENCH], live=False),
     ]
 
 
 def prepare() -> None:
     """Build what two groups would otherwise both build at once (the web app), once, before they start."""
-    sys.path.insert(0, str(REPO / "tools"))
-    from devstack.services import build_frontend
+    sys.path.insert(0, str(REPO))  # harness/, also without the editable install
+    from harness.services import build_frontend
 
     print("building the web app if it changed (log: .cache/test-results/frontend-build.log)", flush=True)
     build_frontend(RESULTS)
@@ -122,17 +137,25 @@ def read_junit(path: Path) -> dict[str, Suite]:
     return suites
 
 
-def report(done: list[Group], codes: dict[str, int], total_wall: float) -> int:
-    rows: dict[str, Suite] = {}
-    for group in done:
-        rows.update(read_junit(group.junit))
+def report(done: list[Group], codes: dict[str, int], total_wall: float, prepare_s: float) -> int:
+    rows: dict[str, Suite] = defaultdict(Suite)
+    for group in done:  # a suite may be split over groups (BACKEND_UNITS): add its parts up
+        for name, part in read_junit(group.junit).items():
+            row = rows[name]
+            row.tests += part.tests
+            row.failed += part.failed
+            row.skipped += part.skipped
+            row.seconds += part.seconds
     print("\n=== time by suite (summed test time; groups run side by side) ===")
     print(f"{'suite':<12} {'tests':>6} {'failed':>6} {'skipped':>7} {'seconds':>8}")
     for name, suite in sorted(rows.items(), key=lambda item: -item[1].seconds):
         print(f"{name:<12} {suite.tests:>6} {suite.failed:>6} {suite.skipped:>7} {suite.seconds:>8.1f}")
     for group in done:
         print(f"group {group.name:<8} wall {group.wall_s:7.1f} s  exit {codes[group.name]}")
-    print(f"all groups wall {total_wall:.1f} s")
+    print(f"web app build before the groups {prepare_s:.1f} s; all groups wall {total_wall:.1f} s")
+    started = os.environ.get("GTD_TEST_STARTED")  # .ci/run: the epoch second it started (setup, lint before this)
+    if started:
+        print(f"since .ci/run started {time.time() - float(started):.1f} s")
     tests = sum(suite.tests for suite in rows.values())
     failed = sum(suite.failed for suite in rows.values())
     skipped = sum(suite.skipped for suite in rows.values())
@@ -154,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = groups()
     codes: dict[str, int] = {}
     prepare()
+    prepare_s = time.monotonic() - started
     if args.serial:
         for group in todo:
             group.live = True
@@ -173,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             if not group.live:
                 print(f"\n=== {group.name} group output ({group.log}) ===", flush=True)
                 sys.stdout.write(group.log.read_text(errors="replace"))
-    return report(todo, codes, time.monotonic() - started)
+    return report(todo, codes, time.monotonic() - started, prepare_s)
 
 
 if __name__ == "__main__":

@@ -351,6 +351,17 @@ class PgServer:
 
     # -- tests -----------------------------------------------------------------
 
+    def without_durability(self) -> None:
+        """No flush to disk on commit or checkpoint, for a server whose data is thrown away.
+
+        What a backend answers does not change (only a crash of the machine would
+        lose data, which no test relies on); writes stop waiting for a disk that
+        the other suites keep busy (the backend's own suite: 251 s -> 161 s).
+        """
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            self.psql(f"ALTER SYSTEM SET {setting}")
+        self.psql("SELECT pg_reload_conf()")
+
     @classmethod
     def temporary(cls, **kwargs: Any) -> PgServer:
         """A server in a fresh temp directory on a free port; `with` stops it and removes the directory."""

@@ -46,8 +46,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import services
-from devstack.process import Service, ServiceError, free_port
+from harness import services
+from harness.process import Service, ServiceError, free_port
 from tests.support.processes import start_or_fail
 
 from .spec import ContractChecker, load_spec
@@ -148,6 +148,7 @@ def python_postgres_url(logs_dir: Path) -> Iterator[str]:
     port = free_port()
     service = services.python_postgres(port, database.database_url, logs_dir)
     try:
+        database.without_durability()  # the server is thrown away after the session
         start_or_fail(service, BACKEND_DEADLINE_S)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -187,7 +188,7 @@ def worker_url(
     logs_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """The Worker gateway (devstack.services.worker), backends pushed by gateway-registry --local."""
+    """The Worker gateway (harness.services.worker), backends pushed by gateway-registry --local."""
     state = tmp_path_factory.mktemp("worker")
     config = services.workerd_overlay(state / "config" / "wrangler.dev.json")
     backends = [
@@ -269,6 +270,27 @@ class Api(httpx.Client):
         response = self.post("/projects", json=fields)
         assert response.status_code == 201, response.text
         return response.json()
+
+
+def assert_created_field_round_trips(api: Api, collection: str, field: str, value: object) -> None:
+    """A record created in ``collection`` (tasks, projects) with ``field`` set answers it, and so does a GET."""
+    create = {"tasks": api.create_task, "projects": api.create_project}[collection]
+    record = create(**{field: value})
+    assert record[field] == value
+    assert api.get(f"/{collection}/{record['id']}").json()[field] == value
+
+
+def assert_patch_sets_and_null_clears(api: Api, collection: str, field: str, value: object) -> tuple[dict, dict]:
+    """PATCH sets ``field`` on a fresh record of ``collection`` and ``null`` clears it: (the record, the set answer)."""
+    create = {"tasks": api.create_task, "projects": api.create_project}[collection]
+    record = create()
+    set_ = api.patch(f"/{collection}/{record['id']}", json={field: value})
+    assert set_.status_code == 200, set_.text
+    assert set_.json()[field] == value
+    cleared = api.patch(f"/{collection}/{record['id']}", json={field: None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()[field] is None
+    return record, set_.json()
 
 
 @pytest.fixture(scope="session")

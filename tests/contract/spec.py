@@ -64,6 +64,10 @@ def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
         return yaml.safe_load(f)
 
 
+class _Cycle(Exception):
+    """A schema that refers to itself: it cannot be written out in full."""
+
+
 class ContractChecker:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -72,14 +76,54 @@ class ContractChecker:
         self.routes = [
             (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"), template) for template in spec["paths"]
         ]
+        self._validators: dict[str, jsonschema.Draft202012Validator] = {}
 
     # -- schemas ---------------------------------------------------------------
 
     def validator(self, pointer: str) -> jsonschema.Draft202012Validator:
-        """A validator for a JSON pointer into the spec, e.g. ``/components/schemas/Task``."""
-        return jsonschema.Draft202012Validator(
-            {"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry, format_checker=FORMATS
-        )
+        """A validator for a JSON pointer into the spec, e.g. ``/components/schemas/Task`` (one per pointer).
+
+        Its schema is the spec's with every local ``$ref`` written out in place:
+        looking references up through the registry for every item of a long
+        task list was most of the contract suite's CPU time. A schema that
+        refers to itself keeps its reference (resolved through the registry).
+        """
+        found = self._validators.get(pointer)
+        if found is None:
+            try:
+                schema = self._inline(self._at(pointer), ())
+            except _Cycle:
+                schema = {"$ref": f"{SPEC_URI}#{pointer}"}
+            found = jsonschema.Draft202012Validator(schema, registry=self.registry, format_checker=FORMATS)
+            self._validators[pointer] = found
+        return found
+
+    def _at(self, pointer: str) -> Any:
+        """The node of the spec at a JSON pointer (``/paths/~1tasks/get``)."""
+        node: Any = self.spec
+        for part in pointer.lstrip("/").split("/"):
+            key = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        return node
+
+    def _inline(self, node: Any, seen: tuple[str, ...]) -> Any:
+        """``node`` with each ``{"$ref": "#/..."}`` replaced by its target (siblings kept beside it in ``allOf``)."""
+        if isinstance(node, list):
+            return [self._inline(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if not (isinstance(ref, str) and ref.startswith("#/")):
+            return {key: self._inline(value, seen) for key, value in node.items()}
+        if ref in seen:
+            raise _Cycle(ref)
+        target = self._inline(self._at(ref[1:]), (*seen, ref))
+        rest = {key: self._inline(value, seen) for key, value in node.items() if key != "$ref"}
+        if not rest:
+            return target
+        # $ref with siblings applies both in place (2020-12), as allOf does.
+        rest["allOf"] = [target, *rest.get("allOf", [])]
+        return rest
 
     def validate(self, instance: Any, pointer: str) -> None:
         self.validator(pointer).validate(instance)

@@ -17,7 +17,9 @@ What it does, in order (each step is timed, see ``Engine.timings``):
    ``.cache/docker/``), ``docker import``-ed and shaped into local stand-ins for
    ``python:3.11-slim``, ``oven/bun:1``, ``node:22-slim``,
    ``ruby:3.1-slim-bookworm`` and ``postgres:15-bookworm``, plus elixir-sqlite's
-   base (Debian has the libraries it needs; there is no public image with them).
+   base (Debian has the libraries it needs; there is no public image with them);
+   then ``deps_images``: the prepared ``.docker-cache/{npm,frontend}/node_modules``
+   imported once each as the cf-d1 and frontend Dockerfiles' ``DEPS_IMAGE``.
 4. ``stop`` -- stops dockerd by its PID, then removes what it left on the host:
    the bridges it created (docker0 / br-*) and the iptables rules and DOCKER*
    chains that were not there before it started, and the temp folder.
@@ -107,6 +109,18 @@ if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 exec "$@"
 """
+
+# Prepared node_modules (``.docker-cache/<folder>/node_modules``, made by the
+# Docker suite from the repo's own ``npm ci``), each imported once as an image
+# holding ``/app/node_modules`` and handed to compose as the Dockerfile's
+# DEPS_IMAGE through the variable named here. In the build context instead
+# (every image's context is the repo root), compose's classic builder would
+# gzip and send both (~760 MB) again for each of the seven images.
+DEPS_IMAGES = {
+    "frontend": ("gtd-local/deps:frontend", "FRONTEND_DEPS_IMAGE"),
+    "npm": ("gtd-local/deps:npm", "CF_D1_DEPS_IMAGE"),
+}
+DOCKER_CACHE = REPO_ROOT / ".docker-cache"
 
 NODE_MODULES = REPO_ROOT / "node_modules"
 BUN_BINARY = NODE_MODULES / "bun" / "bin" / "bun.exe"
@@ -208,6 +222,8 @@ class Engine:
         self._log_fh = None
         self._started = False
         self._lock_fh = None
+        #: DEPS_IMAGE variables for compose, once ``base_images`` has imported them.
+        self.deps_env: dict[str, str] = {}
 
     # -- host packages ---------------------------------------------------
     def ensure_host_packages(self) -> None:
@@ -265,6 +281,7 @@ class Engine:
         env.pop("DOCKER_CONTEXT", None)
         env["COMPOSE_PROJECT_NAME"] = env.get("COMPOSE_PROJECT_NAME", "gtdtest")
         env["BUILDX_NO_DEFAULT_ATTESTATIONS"] = "1"
+        env.update(self.deps_env)
         return env
 
     LOCK_PATH = Path("/tmp/gtd-docker-engine.lock")
@@ -560,7 +577,44 @@ class Engine:
             )
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
+        self.deps_images()
         return dict(BASE_IMAGES)
+
+    def deps_images(self) -> dict[str, str]:
+        """Import each prepared ``.docker-cache/<folder>/node_modules`` as an image with ``/app/node_modules``.
+
+        A plain tar stream (``docker import``), sent once: no build context,
+        no gzip. Folders without ``node_modules`` are skipped (the Dockerfile
+        then runs ``npm ci``). Returns the compose variables now set.
+        """
+        for folder, (tag, variable) in DEPS_IMAGES.items():
+            if not (DOCKER_CACHE / folder / "node_modules").is_dir():
+                continue
+            # The members become app/node_modules/...; symlink targets stay as they are (the S flag).
+            tar = subprocess.Popen(
+                ["tar", "-C", str(DOCKER_CACHE / folder), "-c", "--transform", "s,^,app/,S", "node_modules"],
+                stdout=subprocess.PIPE,
+            )
+            assert tar.stdout is not None
+            try:
+                proc = subprocess.run(
+                    [self.docker, "import", "-", tag],
+                    stdin=tar.stdout,
+                    env=self.env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+            finally:
+                tar.stdout.close()
+                tar_status = tar.wait()
+            if proc.returncode != 0 or tar_status != 0:
+                raise EngineError(
+                    f"docker import of .docker-cache/{folder}/node_modules failed (tar exit {tar_status}): "
+                    f"{proc.stdout.decode(errors='replace')[-3000:]}"
+                )
+            log(f"deps image {tag} from .docker-cache/{folder}/node_modules")
+            self.deps_env[variable] = tag
+        return dict(self.deps_env)
 
 
 def rootfs_tarball_path(packages: list[str]) -> Path:

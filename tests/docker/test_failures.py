@@ -297,6 +297,9 @@ class Run:
     after: dict[str, Any] = field(default_factory=dict)
     after_containers: dict[str, ContainerState] = field(default_factory=dict)
     found: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The logs of the containers that changed although the scenario did not touch them (saved
+    #: here: ``compose down`` at the end of the suite removes them with the containers).
+    logs: Path | None = None
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -374,6 +377,15 @@ def outage_run(request: pytest.FixtureRequest, stack: Any) -> Run:
         stack.compose("up", "-d", "--wait", "--wait-timeout", "120", check=False)
     run.after = {backend: store_contents(stack, backend) for backend in others}
     run.after_containers = containers(stack)
+    changed = sorted(
+        s
+        for s in set(run.before_containers) - outage.restarted
+        if run.after_containers.get(s) != run.before_containers[s]
+    )
+    if changed:
+        run.logs = REPO / ".cache" / "docker-failure-logs" / f"{name}.log"
+        run.logs.parent.mkdir(parents=True, exist_ok=True)
+        run.logs.write_bytes(stack.compose("logs", "--no-color", "--timestamps", *changed, check=False).stdout)
     listing = store_contents(stack, outage.backend)["/tasks"]["tasks"]
     run.found = {c.title: [t for t in listing if t["title"] == c.title] for c in run.captures}
     if not hasattr(stack, "outages"):
@@ -435,7 +447,7 @@ def test_no_other_container_was_restarted(outage_run: Run) -> None:
     before, after = outage_run.before_containers, outage_run.after_containers
     untouched = sorted(set(before) - outage_run.outage.restarted)
     assert sorted(after) == sorted(before)
-    assert {s: after[s] for s in untouched} == {s: before[s] for s in untouched}
+    assert {s: after[s] for s in untouched} == {s: before[s] for s in untouched}, f"their logs: {outage_run.logs}"
 
 
 def test_the_failed_container_runs_again_in_place(outage_run: Run) -> None:

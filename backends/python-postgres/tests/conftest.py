@@ -21,6 +21,7 @@ def pg() -> Iterator[pgserver.PgServer]:
     except pgserver.PgServerError as exc:
         pytest.fail(f"{exc} (apt-get install postgresql)", pytrace=False)
     with pgserver.PgServer.temporary() as server:
+        server.without_durability()
         yield server
 
 
