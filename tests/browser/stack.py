@@ -12,8 +12,14 @@ health timings (``HEALTH_TTL_S=2``, ``HEALTH_RETRY_S=1``) so an outage shows
 within seconds, and ``UPSTREAM_TIMEOUT_MS`` below the web app's own 15 s so a
 frozen backend answers 504 rather than making the app give up first.
 
+The ports are picked free here and bound by the launcher minutes later (after
+the web app's build and the slower services), while other test processes pick
+theirs: when one was taken meanwhile the launcher refuses it ("port N is
+already in use", harness.supervise) and the stack is started once more on
+fresh ports.
+
 Only this module knows the launcher's files: ``<data-dir>/run/services.json``
-(the supervisor's live state) and PostgreSQL's ``postmaster.pid``.
+(the supervisor's live state), its log and PostgreSQL's ``postmaster.pid``.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from devstack.process import Service, ServiceError, free_port, tail, tool_env
+from harness.process import Service, ServiceError, free_port, tail, tool_env
 
 Runtime = Literal["twin", "worker"]
 T = TypeVar("T")
@@ -48,6 +54,10 @@ START_DEADLINE_S = 420
 #: The launcher stops every service (grace 10 s each) before it exits.
 STOP_DEADLINE_S = 120
 POLL_S = 0.2
+#: What the launcher's error says when a port was taken before it bound it (harness.supervise.PortInUse;
+#: PostgreSQL's "Address already in use"), and how often a start is tried.
+PORT_TAKEN = "already in use"
+START_ATTEMPTS = 2
 
 
 class Timeout(AssertionError):
@@ -92,7 +102,24 @@ class LaunchedStack:
 
     @classmethod
     def start(cls, runtime: Runtime, data_dir: Path, log_dir: Path) -> LaunchedStack:
-        """Start the launcher and wait until the app, the gateway and every backend answer."""
+        """Start the launcher and wait until the app, the gateway and every backend answer.
+
+        When the launcher refused a port something else took meanwhile, once more on fresh
+        ports (the same data directory; each attempt has its own log).
+        """
+        attempt = 1
+        while True:
+            log_path = log_dir / (f"devstack-{runtime}.log" if attempt == 1 else f"devstack-{runtime}-{attempt}.log")
+            try:
+                return cls.launch(runtime, data_dir, log_path)
+            except ServiceError as exc:
+                if attempt == START_ATTEMPTS or PORT_TAKEN not in str(exc).lower():
+                    raise
+            attempt += 1
+
+    @classmethod
+    def launch(cls, runtime: Runtime, data_dir: Path, log_path: Path) -> LaunchedStack:
+        """One start on free ports: the launcher, waited for until everything is healthy."""
         ports = {name: free_port() for name in PORT_OPTIONS}
         argv = [sys.executable, "-m", "devstack", "--data-dir", str(data_dir), "--gateway", runtime]
         for name, port in ports.items():
@@ -108,7 +135,7 @@ class LaunchedStack:
             },
             inherit=False,
         )
-        launcher = Service(f"devstack-{runtime}", argv, log_path=log_dir / f"devstack-{runtime}.log", env=env)
+        launcher = Service(f"devstack-{runtime}", argv, log_path=log_path, env=env)
         stack = cls(runtime, data_dir, ports, api_key, launcher)
         launcher.start()
         try:
@@ -131,6 +158,23 @@ class LaunchedStack:
     def log(self) -> str:
         """The launcher's own output (its ``[run_stack]`` lines), for failure messages."""
         return tail(self.launcher.log_path, 60)
+
+    def log_size(self) -> int:
+        """Where the launcher's log ends now (an offset for :meth:`said_since`)."""
+        try:
+            return self.launcher.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def said_since(self, offset: int) -> list[str]:
+        """The launcher's own lines (exits, restarts) written after ``offset``."""
+        try:
+            with self.launcher.log_path.open("rb") as log:
+                log.seek(offset)
+                text = log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return []
+        return [line for line in text.splitlines() if line.startswith("[run_stack]")]
 
     # -- the launcher ----------------------------------------------------------------
 

@@ -34,8 +34,13 @@ stack to healthy before the next. Measured per scenario and runtime (the table
 printed at the end of the module and written as JSON to
 ``$GTD_FAILURE_REPORT``, default ``<pytest tmp>/failure-suite.json``): time to
 red, time to recovery, time to delivery, captures queued → delivered,
-duplicates. Times are recorded, never asserted. With ``GTD_SCREENSHOTS=docs``
+duplicates (the JSON also has the launcher's lines during each scenario). Times are recorded, never asserted. With ``GTD_SCREENSHOTS=docs``
 the twin's outage screens go to docs/screenshots/outage-<scenario>.png.
+
+When any test of the module failed, each stack's data directory (its
+services' logs, the launcher's ``logs/devstack-<runtime>.log``, screens of
+what went wrong) is kept and its path printed at the end; a failure message
+quotes what the launcher said during the scenario (exits, restarts).
 
     flock /tmp/gtd-frontend.lock .venv/bin/python -m pytest tests/browser/test_failures.py -x -q
 """
@@ -58,7 +63,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from devstack.process import ServiceError
+from harness.process import ServiceError
 
 from .stack import HEALTH_RETRY_S, LaunchedStack, Runtime, Timeout, poll, reachable_temp_dir
 
@@ -181,6 +186,8 @@ class Outcome:
     pids_before: dict[str, int | None] = field(default_factory=dict)
     pids_after: dict[str, int | None] | None = None
     restarted: list[str] = field(default_factory=list)
+    #: The launcher's own lines (exits, restarts) from the arrange step to the end of the scenario.
+    launcher_said: list[str] = field(default_factory=list)
     #: The first thing that did not happen in time, if any (the rest was not measured), and where.
     error: str | None = None
     step: str = "start"
@@ -210,6 +217,7 @@ class Outcome:
             "duplicates": sum(n - 1 for n in counts.values() if n > 1) if self.on_backend is not None else None,
             "error": self.error,
             "not_observed": self.misses,
+            "launcher_said": self.launcher_said,
         }
 
 
@@ -313,13 +321,18 @@ def _cell(value: object) -> str:
 
 class Stacks:
     """One launcher at a time (two would share two cores with everything else): asking for the
-    other runtime stops the running one. Each stop is SIGTERM, and its exit status is kept."""
+    other runtime stops the running one. Each stop is SIGTERM, and its exit status is kept.
 
-    def __init__(self) -> None:
+    A stopped stack's data directory is removed only when it stopped cleanly and nothing
+    went wrong: no scenario error or miss, and no failed test (``tests_failed``, counted
+    by pytest since the module began)."""
+
+    def __init__(self, tests_failed: Callable[[], int] = lambda: 0) -> None:
         self.current: LaunchedStack | None = None
         self.failed: dict[str, str] = {}
         self.stopped: dict[str, int | None] = {}
         self.kept: list[Path] = []
+        self.tests_failed = tests_failed
 
     def get(self, runtime: Runtime) -> LaunchedStack:
         if self.current is not None and self.current.runtime == runtime:
@@ -336,27 +349,38 @@ class Stacks:
             pytest.fail(str(exc), pytrace=False)
         return self.current
 
-    def close(self) -> None:
+    def close(self, *, keep: bool = False) -> None:
         stack, self.current = self.current, None
         if stack is None:
             return
         self.stopped[stack.runtime] = stack.stop()
-        if self.stopped[stack.runtime] == 0 and not any(row["error"] or row["not_observed"] for row in TABLE):
+        clean = (
+            not keep
+            and self.stopped[stack.runtime] == 0
+            and self.tests_failed() == 0
+            and not any(row["error"] or row["not_observed"] for row in TABLE)
+        )
+        if clean:
             shutil.rmtree(stack.data_dir, ignore_errors=True)
         else:
             self.kept.append(stack.data_dir)  # its services' logs, for whoever reads the failure
 
 
 @pytest.fixture(scope="module")
-def stacks(frontend_build: Path) -> Iterator[Stacks]:
+def stacks(request: pytest.FixtureRequest, frontend_build: Path) -> Iterator[Stacks]:
     """The launchers of the module; at the end each must have stopped cleanly (exit 0) on SIGTERM."""
-    held = Stacks()
+    session = request.session
+    failed_before = session.testsfailed
+    held = Stacks(lambda: session.testsfailed - failed_before)
     try:
         yield held
     finally:
         held.close()
-    if held.kept:
-        print(f"\ndata kept for inspection: {', '.join(map(str, held.kept))}")
+        if held.kept:
+            capture = request.config.pluginmanager.getplugin("capturemanager")
+            assert capture is not None
+            with capture.global_and_fixture_disabled():  # shown whether or not the last test failed
+                print(f"\nfailure suite: data and logs kept for inspection in {', '.join(map(str, held.kept))}")
     assert all(status == 0 for status in held.stopped.values()), (
         f"python -m devstack on SIGTERM exited with {held.stopped}; logs in {held.kept}"
     )
@@ -390,7 +414,7 @@ def outcome(request: pytest.FixtureRequest, stacks: Stacks, browser: Browser) ->
             "every service up in services.json",
         )
     except Timeout:
-        stacks.close()
+        stacks.close(keep=True)
         raise
     return result
 
@@ -412,6 +436,7 @@ def run_scenario(
     user = browser.new_context(**CONTEXT_ARGS, base_url=stack.frontend_url)
     other = browser.new_context(**CONTEXT_ARGS, base_url=stack.frontend_url)
     page = user.new_page()
+    said_from = stack.log_size()
     try:
         result.step = "arrange"
         page.goto("/")
@@ -518,6 +543,7 @@ def run_scenario(
             page.screenshot(path=str(result.evidence / f"failed-{stack.runtime}-{scenario.name}.png"), full_page=True)
         raise
     finally:
+        result.launcher_said = stack.said_since(said_from)
         user.close()
         other.close()
 
@@ -620,7 +646,9 @@ def test_other_backends_are_unchanged(outcome: Outcome) -> None:
 def test_launcher_keeps_the_other_services_running(outcome: Outcome) -> None:
     assert outcome.pids_after is not None, outcome.why()
     kept = {name: pid for name, pid in outcome.pids_before.items() if name not in outcome.restarted}
-    assert {name: outcome.pids_after.get(name) for name in kept} == kept
+    assert {name: outcome.pids_after.get(name) for name in kept} == kept, (
+        f"the launcher said: {outcome.launcher_said}; logs in {outcome.evidence}"
+    )
 
 
 @applies(lambda scenario: scenario.kills)
