@@ -76,6 +76,13 @@ def launch(workdir: Path, runtime: str) -> Iterator:
             gateway.stop()
 
 
+def local_settings(upstreams: dict[str, Upstream], default: str, **extra: str) -> dict[str, str]:
+    """A local-mode gateway's settings: every upstream as ``BACKEND_<NAME>_URL``, ``default`` first, then ``extra``."""
+    settings = {"ENVIRONMENT": "local", "DEFAULT_BACKEND": default}
+    settings.update({f"BACKEND_{name.upper()}_URL": upstream.url for name, upstream in upstreams.items()})
+    return settings | extra
+
+
 def assert_error(response: httpx.Response, status: int, code: str, *, secrets: tuple[str, ...] = ()) -> dict:
     """The gateway's one error shape, with the request id echoed, and nothing private in it."""
     assert response.status_code == status, response.text

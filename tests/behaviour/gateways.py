@@ -1,18 +1,18 @@
 """Start the gateway on any of three runtimes, as a real HTTP server on 127.0.0.1.
 
 * ``cpython``: the twin, ``python -m local_runner`` (KV = its SQLite file).
-* ``pyodide``: ``node tests/pyodide/harness.mjs``, the Worker in Pyodide
+* ``pyodide``: ``node harness/pyodide/harness.mjs``, the Worker in Pyodide
   0.28.2 behind a tiny stand-in for workerd (KV = Miniflare's KV namespace).
-* ``workerd``: ``node tests/workerd/miniflare_gateway.mjs``, the unchanged
+* ``workerd``: ``node harness/workerd/launch.mjs`` (harness.workerd.launch), the unchanged
   Worker on real workerd through Miniflare's API, with the offline dev
-  Pyodide bundle (scripts/workerd/README.md); settings and secrets from a
+  Pyodide bundle (harness/workerd/README.md); settings and secrets from a
   ``.dev.vars`` file, KV = Miniflare's KV namespace behind a wrapper that can
   fail on demand, ``RATE_LIMITER`` = Miniflare's binding as wrangler.toml
   declares it.
 
 ``analytics=True`` (the two Worker runtimes) binds ``GATEWAY_ANALYTICS`` to a
 recording Analytics Engine dataset whose points appear in :meth:`Gateway.events`
-as ``analytics_data_point`` (tests/pyodide/analytics_dataset.mjs).
+as ``analytics_data_point`` (harness/pyodide/analytics_dataset.mjs).
 
 All are driven through one :class:`Gateway` interface, so a behaviour case
 is written once. ``instances=2`` gives two gateways sharing one KV: two twin
@@ -35,15 +35,16 @@ from typing import Any
 
 import httpx
 
-from devstack.process import REPO as ROOT
-from devstack.process import Service, ServiceError, free_port, start_healthy, tool_env
-from devstack.services import twin, workerd_env
+from harness.process import REPO as ROOT
+from harness.process import Service, ServiceError, free_port, start_healthy, tool_env
+from harness.services import twin
 from local_runner.kv import SqliteKV
+from tests.support.processes import WORKER_START_S
 
-HARNESS = ROOT / "tests" / "pyodide" / "harness.mjs"
+HARNESS = ROOT / "harness" / "pyodide" / "harness.mjs"
 RUNTIMES = ("cpython", "pyodide", "workerd")
-WORKERD_LAUNCHER = ROOT / "tests" / "workerd" / "miniflare_gateway.mjs"
-START_TIMEOUT_S = 90.0
+#: The twins start in seconds; the Worker runtimes load Pyodide first (one deadline for every suite).
+START_TIMEOUT_S = WORKER_START_S
 
 
 class Gateway:
@@ -223,7 +224,7 @@ class HarnessGateway(Gateway):
         self.port = 0
 
     def start(self) -> HarnessGateway:
-        from tests.pyodide.fetch_sdk import ensure_wheel
+        from harness.pyodide.fetch_sdk import ensure_wheel
 
         wheel = ensure_wheel()
         vars_file = self.workdir / "vars.json"
@@ -297,7 +298,7 @@ class HarnessGateway(Gateway):
 
 
 class WorkerdGateway(Gateway):
-    """The Worker on real workerd (Miniflare's API); see tests/workerd/miniflare_gateway.mjs."""
+    """The Worker on real workerd (Miniflare's API); see harness/workerd/launch.mjs."""
 
     def __init__(
         self, workdir: Path, env: Mapping[str, str], *, kv: bool, instances: int, analytics: bool = False
@@ -311,20 +312,29 @@ class WorkerdGateway(Gateway):
         self.control_url = ""
 
     def start(self) -> WorkerdGateway:
-        from devstack.services import workerd_overlay, write_dev_vars
+        from harness.services import workerd_overlay, write_dev_vars
+        from harness.workerd.launch import Launch, gateway
 
         overlay = workerd_overlay(self.workdir / "wrangler.dev.json")
         env_file = write_dev_vars(self.workdir / ".dev.vars", self._env)
-        args = ["node", str(WORKERD_LAUNCHER), "--config", str(overlay), "--env-file", str(env_file)]
-        args += ["--instances", str(self._instances)]
-        args += ["--kv-persist", str(self.workdir / "state")] if self._kv else ["--no-kv"]
-        if self._env.get("RATE_LIMIT_REQUESTS"):
-            args += ["--rate-limit", self._env["RATE_LIMIT_REQUESTS"]]
-        if self._analytics:
-            args += ["--analytics"]
-        service = Service("workerd", args, log_path=self.workdir / "workerd.log", env=workerd_env())
+        limit = self._env.get("RATE_LIMIT_REQUESTS")
+        workers = [
+            gateway(
+                f"gateway-{i}",
+                overlay_vars=True,
+                env_file=env_file,
+                kv="faulty" if self._kv else None,
+                rate_limit=int(limit) if limit else True,
+                analytics=self._analytics,
+            )
+            for i in range(self._instances)
+        ]
+        kv_persist = self.workdir / "state" if self._kv else None
+        launch = Launch("workerd", overlay, workers, log_path=self.workdir / "workerd.log", kv_persist=kv_persist)
+        service = launch.service
         self.services.append(service)
-        service.start().wait_until(self._ready, timeout_s=START_TIMEOUT_S, what="READY")
+        launch.start(timeout_s=START_TIMEOUT_S)
+        self.base_url, self.control_url = launch.entry_url, launch.control_url or ""
         # The first request loads Pyodide and imports the gateway in each isolate: do it here,
         # so no case pays for it (and a broken import fails the start, not a case).
         for instance in range(self._instances):
@@ -339,13 +349,6 @@ class WorkerdGateway(Gateway):
                     raise ServiceError(f"workerd gateway {instance} never became healthy:\n{self.output()[-4000:]}")
                 time.sleep(0.2)
         return self
-
-    def _ready(self) -> bool:
-        for line in self.output().splitlines():
-            if line.startswith("READY "):
-                _, self.base_url, self.control_url = line.split()
-                return True
-        return False
 
     def url(self, instance: int = 0) -> str:
         return self.base_url

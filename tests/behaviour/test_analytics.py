@@ -9,7 +9,7 @@ written and nothing else changes.
 Miniflare's own dataset binding keeps nothing offline (its local
 ``writeDataPoint`` only forwards to a remote dataset), so the binding here is
 a recording stand-in that checks each point against the binding's limits
-(tests/pyodide/analytics_dataset.mjs): a plain JS object in the Node harness,
+(harness/pyodide/analytics_dataset.mjs): a plain JS object in the Node harness,
 an RPC entrypoint on workerd. The twin has no such binding; its Prometheus
 series come from the same mapping (tests/unit/local_runner/test_metrics.py,
 tests/hardening/test_metrics.py).
@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hardening.support import FaultServer, FaultState, garbage
+from tests.support.upstream import FaultServer, FaultState, garbage
 
 from .conftest import assert_error, echo
 from .gateways import Gateway

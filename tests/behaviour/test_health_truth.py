@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.hardening.support import FaultServer, hang, ok
+from tests.support.upstream import FaultServer, hang, ok
 
-from .conftest import assert_error
+from .conftest import assert_error, local_settings
 
 UPSTREAMS = ("steady", "failing", "wobbly", "picky", "idle", "calm")
 #: Bounds a poll, never asserted: a frozen backend must turn unhealthy in HEALTH_TTL_S + HEALTH_TIMEOUT_MS.
@@ -20,10 +20,7 @@ POLL_DEADLINE_S = 30
 @pytest.fixture(scope="module")
 def gw(launch, upstreams):
     """Results stay fresh for the whole module: only real traffic (5xx) changes them."""
-    env = {"ENVIRONMENT": "local", "DEFAULT_BACKEND": "steady", "HEALTH_TTL_S": "300", "HEALTH_RETRY_S": "300"}
-    for name in UPSTREAMS:
-        env[f"BACKEND_{name.upper()}_URL"] = upstreams[name].url
-    return launch(env)
+    return launch(local_settings(upstreams, "steady", HEALTH_TTL_S="300", HEALTH_RETRY_S="300"))
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.hardening.support import FaultServer, FaultState, garbage
-from tests.support.upstream import pattern_chunks, pattern_digest
+from tests.support.upstream import FaultServer, FaultState, garbage, pattern_chunks, pattern_digest
 
 from .conftest import assert_error, echo
 

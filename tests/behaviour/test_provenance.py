@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .conftest import assert_error, echo
+from .conftest import assert_error, echo, local_settings
 
 UPSTREAMS = ("alpha", "alpha_cloud")
 ORIGIN = "https://app.example"
@@ -20,15 +20,7 @@ TIMING = re.compile(r"upstream;dur=(\d+(?:\.\d+)?), gateway;dur=(\d+(?:\.\d+)?)"
 
 @pytest.fixture(scope="module")
 def gw(launch, upstreams):
-    return launch(
-        {
-            "ENVIRONMENT": "local",
-            "DEFAULT_BACKEND": "alpha",
-            "BACKEND_ALPHA_URL": upstreams["alpha"].url,
-            "BACKEND_ALPHA_CLOUD_URL": upstreams["alpha_cloud"].url,
-            "CORS_ALLOW_ORIGINS": ORIGIN,
-        }
-    )
+    return launch(local_settings(upstreams, "alpha", CORS_ALLOW_ORIGINS=ORIGIN))
 
 
 @pytest.mark.parametrize("location", ["local", "cloud"])

@@ -5,24 +5,22 @@ client's fault: 400 ``bad_request``, and the backend never sees the request
 end. An upstream that breaks while a body is still streaming to it is the
 backend's fault: a 5xx, never the client's 400. On workerd both used to
 reject the Worker's ``fetch`` with the same "Network connection lost."
-(docs/workerd.md, difference 10); ``workers_runtime._ClientBody`` tells them apart.
+(docs/workerd.md, difference 10); ``gateway.workers.bodies.ClientBody`` tells them apart.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from devstack.process import free_port
-from tests.hardening.support import FaultServer, FaultState, raw_exchange
-from tests.support.loop import ThreadedServer
+from tests.hardening.support import raw_exchange, wait_until
+from tests.support.upstream import FaultServer, FaultState, cut_upload
 
 from .conftest import assert_error
 from .gateways import Gateway
@@ -32,40 +30,6 @@ KEY = "bodies-k3y-0123456789"
 UPLOAD = 4 * 1024 * 1024
 
 
-class CutsUploads(ThreadedServer):
-    """An upstream that reads a request head, answers bytes that are not HTTP and resets,
-    while the request body is still on its way (the unread bytes make the close a reset)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state = {"port": free_port(), "heads": 0}
-        self._server: asyncio.base_events.Server | None = None
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.state["port"])
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            writer.transport.abort()
-            return
-        if head.startswith(b"GET /health "):
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-            await writer.drain()
-            writer.close()
-            return
-        self.state["heads"] += 1
-        writer.write(b"SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\r\n")
-        await writer.drain()
-        writer.transport.abort()
-
-
 @pytest.fixture(scope="module")
 def sink(runtime: str) -> Iterator[FaultState]:
     with FaultServer() as state:
@@ -73,30 +37,32 @@ def sink(runtime: str) -> Iterator[FaultState]:
 
 
 @pytest.fixture(scope="module")
-def cutter(runtime: str) -> Iterator[dict[str, int]]:
-    with CutsUploads() as state:
+def cutter(runtime: str) -> Iterator[FaultState]:
+    """An upstream that reads a request head, answers bytes that are not HTTP and resets,
+    while the request body is still on its way."""
+    with FaultServer({"/upload": cut_upload}, unread=("/upload",)) as state:
         yield state
 
 
 @pytest.fixture(scope="module")
-def gw(launch, sink: FaultState, cutter: dict[str, int]) -> Gateway:
+def gw(launch, sink: FaultState, cutter: FaultState) -> Gateway:
     return launch(
         {
             "ENVIRONMENT": "local",
             "DEFAULT_BACKEND": "sink",
             "API_KEY": KEY,
             "BACKEND_SINK_URL": sink.url,
-            "BACKEND_CUTTER_URL": f"http://127.0.0.1:{cutter['port']}",
+            "BACKEND_CUTTER_URL": cutter.url,
             "UPSTREAM_TIMEOUT_MS": "10000",
         }
     )
 
 
-def sent_late(port: int, head: bytes, body: bytes) -> bytes:
-    """Send the head, then (once the gateway is forwarding) the body; return what came back."""
+def sent_late(port: int, head: bytes, body: bytes, forwarding: Callable[[], bool]) -> bytes:
+    """Send the head, wait until ``forwarding()`` (the upstream has the head), send the body; return the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
         sock.sendall(head)
-        time.sleep(0.5)
+        assert wait_until(forwarding, timeout_s=15), "the gateway never forwarded the request head"
         with contextlib.suppress(OSError):
             sock.sendall(body)
         received = b""
@@ -124,8 +90,13 @@ def test_a_malformed_chunked_body_is_400_and_the_backend_never_sees_it_end(gw, s
     )
     response = raw_exchange(port_of(gw), head.encode() + body)
     assert response.status == 400, response.raw[:300]
-    if "x-request-id" in response.headers:  # our answer (the Node harness's parser may answer first)
-        assert response.json()["error"]["code"] == "bad_request"
+    if runtime == "pyodide":
+        # Head and broken body arrive in one packet: the Node harness's own parser answers (a bare 400)
+        # before the gateway reads the body. Its verdict is the log line.
+        assert "x-request-id" not in response.headers, response.raw[:300]
+    else:
+        assert response.json()["error"]["code"] == "bad_request", response.raw[:300]
+        assert response.headers["x-request-id"] == response.json()["error"]["request_id"]
     assert [c for c in sink.completed if c.target == "/malformed"] == []
 
 
@@ -140,7 +111,7 @@ def test_an_upstream_breaking_while_a_body_streams_is_a_5xx_not_the_clients_400(
     assert_error(
         response, response.status_code, "bad_gateway" if response.status_code == 502 else "backend_unavailable"
     )
-    assert cutter["heads"] >= 1
+    assert cutter.hits("/upload") >= 1
 
 
 def test_a_sized_body_reaches_the_backend_whole_with_its_content_length(gw, sink):
@@ -159,7 +130,10 @@ def test_a_malformed_chunked_body_arriving_after_the_head_is_400(gw, sink):
         f"POST /malformed-late HTTP/1.1\r\nHost: gw.example\r\nAuthorization: Bearer {KEY}\r\n"
         "Transfer-Encoding: chunked\r\n\r\n"
     )
-    answer = sent_late(port_of(gw), head.encode(), b"2\r\nabXX0\r\n\r\n")
+    # One well-formed chunk goes with the head: the Node harness's fetch starts with the first body bytes.
+    answer = sent_late(
+        port_of(gw), head.encode() + b"2\r\nab", b"XX0\r\n\r\n", lambda: ("POST", "/malformed-late") in sink.requests
+    )
     # On the Worker runtimes their own parser may answer the client first; the gateway's verdict is its log line.
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     deadline = time.monotonic() + 10

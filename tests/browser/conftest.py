@@ -39,8 +39,10 @@ Playwright download: ``browser_type_launch_args`` points at it.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +52,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from devstack import services
-from devstack.process import REPO, Service, ServiceError, free_port
-from tests.support.processes import start_or_fail
+from harness import services
+from harness.process import REPO, Service, ServiceError, free_port
+from tests.support.processes import WORKER_START_S, start_or_fail
 
 FRONTEND = REPO / "frontend"
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -69,8 +71,7 @@ CHROMIUM_ARGS = [
 BACKEND_DEADLINE_S = 30
 WRANGLER_DEADLINE_S = 90
 FRONTEND_DEADLINE_S = 30
-#: wrangler dev loads Pyodide in workerd first: 7–12 s quiet, 30 s and more on a loaded box.
-WORKER_DEADLINE_S = 120
+WORKER_DEADLINE_S = WORKER_START_S
 #: The display names both gateways give the backends (the twin's settings, the Worker's registry).
 BACKEND_NAMES = {"bun-sqlite": "Bun + SQLite", "cf-d1": "Cloudflare D1"}
 
@@ -289,6 +290,28 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path_factory.mktemp("screenshots")
+
+
+def time_captures(page: Page, titles: list[str]) -> tuple[list[float], list[float]]:
+    """Capture each title with the inbox box: per capture, ms from Enter to its row on screen (the
+    optimistic one) and to the row the server confirmed (it has an id and is no longer pending)."""
+    box = page.get_by_label("Capture to inbox")
+    shown: list[float] = []
+    confirmed: list[float] = []
+    for title in titles:
+        box.fill(title)
+        started = time.perf_counter()
+        box.press("Enter")
+        expect(page.locator(f"li.task[data-title='{title}']").first).to_be_visible()
+        shown.append((time.perf_counter() - started) * 1000)
+        expect(page.locator(f"li.task[data-task-id][data-title='{title}'][data-pending='false']")).to_be_visible()
+        confirmed.append((time.perf_counter() - started) * 1000)
+    return shown, confirmed
+
+
+def p90(values: list[float]) -> float:
+    """Nearest-rank 90th percentile."""
+    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

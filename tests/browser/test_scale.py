@@ -12,10 +12,8 @@ server confirmed (``data-pending="false"``).
 
 from __future__ import annotations
 
-import math
 import secrets
 import statistics
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +24,11 @@ import pytest
 from gtd_data.sample import document
 from playwright.sync_api import Browser, Page, expect
 
-from devstack import services
-from devstack.process import free_port
+from harness import services
+from harness.process import free_port
 from tests.support.processes import start_or_fail
 
-from .conftest import BACKEND_DEADLINE_S, FRONTEND_DEADLINE_S, Frontend
+from .conftest import BACKEND_DEADLINE_S, FRONTEND_DEADLINE_S, Frontend, p90, time_captures
 
 TASKS = 10_000
 CAPTURES = 10
@@ -77,27 +75,13 @@ def loaded_page(browser: Browser, browser_context_args: dict[str, Any], loaded_f
         context.close()
 
 
-def p90(values: list[float]) -> float:
-    """Nearest-rank 90th percentile."""
-    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
-
-
 def test_capture_to_visible_with_ten_thousand_tasks(loaded_page: Page, capsys: pytest.CaptureFixture[str]) -> None:
     """Ten captures on the inbox each show, then are confirmed; the inbox stays one page. Times printed."""
     page = loaded_page
     page.goto("/")
-    box = page.get_by_label("Capture to inbox")
     suffix = uuid.uuid4().hex[:8]
     titles = [f"Scale capture {n} {suffix}" for n in range(CAPTURES)]
-    shown, confirmed = [], []
-    for title in titles:
-        box.fill(title)
-        started = time.perf_counter()
-        box.press("Enter")
-        expect(page.locator(f"li.task[data-title='{title}']").first).to_be_visible()
-        shown.append((time.perf_counter() - started) * 1000)
-        expect(page.locator(f"li.task[data-task-id][data-title='{title}'][data-pending='false']")).to_be_visible()
-        confirmed.append((time.perf_counter() - started) * 1000)
+    shown, confirmed = time_captures(page, titles)
     with capsys.disabled():
         print(
             f"\ncapture to visible with {TASKS:,} tasks (bun-sqlite, {CAPTURES} captures): "

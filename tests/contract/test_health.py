@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import services
-from devstack.process import free_port
+from harness import services
+from harness.process import free_port
 from tests.support.processes import start_or_fail
 
 from .conftest import BACKEND_DEADLINE_S

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import services
-from devstack.process import Service, free_port, tail
+from harness import services
+from harness.process import Service, free_port, tail
 from tests.support.processes import start_or_fail
 
 DEADLINE_S = 30

@@ -3,6 +3,8 @@
 import pytest
 
 MISSING = "00000000-0000-4000-8000-000000000000"
+#: What a project created with only its name has.
+DEFAULTS = {"status": "active", "notes": None, "reviewed_on": None, "task_counts": {"open": 0, "done": 0, "next": 0}}
 
 
 def _ids(response) -> list[str]:
@@ -11,16 +13,16 @@ def _ids(response) -> list[str]:
 
 
 def test_create_project_with_only_name_applies_defaults(api):
-    response = api.post("/projects", json={"name": "Garden"})
-    assert response.status_code == 201
-    project = response.json()
+    project = api.create_project(name="Garden")
     assert project["name"] == "Garden"
-    assert project["status"] == "active"
-    assert project["notes"] is None
-    assert project["reviewed_on"] is None
-    assert project["task_counts"] == {"open": 0, "done": 0, "next": 0}
+    assert {field: project[field] for field in DEFAULTS} == DEFAULTS
     assert project["created_at"] == project["updated_at"]
-    assert response.headers["location"] == f"/projects/{project['id']}"
+
+
+def test_create_project_sets_location_to_the_new_project(api):
+    response = api.post("/projects", json={"name": "Locate me"})
+    assert response.status_code == 201
+    assert response.headers["location"] == f"/projects/{response.json()['id']}"
 
 
 def test_create_project_with_every_field_round_trips(api):

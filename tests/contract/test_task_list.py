@@ -8,12 +8,15 @@ def _ids(response) -> list[str]:
     return [t["id"] for t in response.json()["tasks"]]
 
 
-def test_list_tasks_returns_object_with_tasks_array_and_no_cursor(api):
-    api.create_task()
-    body = api.get("/tasks").json()
+def test_list_tasks_returns_object_with_tasks_array_and_no_cursor(api, unique_context):
+    # Scoped to this test's tasks: the shared store grows all session, and the case is
+    # about the answer's shape (the unfiltered list: test_list_tasks_includes_a_new_task).
+    created = [api.create_task(context=unique_context)["id"] for _ in range(3)]
+    body = api.get("/tasks", params={"context": unique_context}).json()
     assert set(body) == {"tasks", "next_cursor"}
     assert body["next_cursor"] is None
-    assert isinstance(body["tasks"], list) and body["tasks"]
+    assert isinstance(body["tasks"], list)
+    assert [t["id"] for t in body["tasks"]] == created[::-1]
 
 
 def test_list_tasks_is_newest_first_even_within_one_millisecond(api, unique_context):
@@ -36,8 +39,15 @@ def test_list_tasks_order_ignores_updates(api, unique_context):
 
 
 def test_list_tasks_includes_a_new_task(api):
-    task = api.create_task()
-    assert task["id"] in _ids(api.get("/tasks"))
+    # The unfiltered list, newest first, read a page at a time: its first two pages are the
+    # two newest tasks, whatever else the shared store holds (a whole read costs its size).
+    older = api.create_task()
+    newer = api.create_task()
+    first = api.get("/tasks", params={"limit": "1"}).json()
+    assert [t["id"] for t in first["tasks"]] == [newer["id"]]
+    assert first["next_cursor"] is not None
+    second = api.get("/tasks", params={"limit": "1", "cursor": first["next_cursor"]}).json()
+    assert [t["id"] for t in second["tasks"]] == [older["id"]]
 
 
 def test_filter_by_context_returns_only_that_context(api, unique_context):
@@ -50,9 +60,11 @@ def test_filter_by_context_returns_only_that_context(api, unique_context):
 def test_filter_by_status(api, unique_context):
     waiting = api.create_task(context=unique_context, status="waiting")
     api.create_task(context=unique_context, status="next")
-    response = api.get("/tasks", params={"status": "waiting"})
+    # One page, newest first: our two tasks are the store's newest, so a filter that let
+    # "next" through would show it here (the whole filtered list costs the store's size).
+    response = api.get("/tasks", params={"status": "waiting", "limit": "20"})
     tasks = response.json()["tasks"]
-    assert waiting["id"] in [t["id"] for t in tasks]
+    assert tasks[0]["id"] == waiting["id"]
     assert {t["status"] for t in tasks} == {"waiting"}
 
 

@@ -6,6 +6,19 @@ import uuid
 import pytest
 
 MISSING = "00000000-0000-4000-8000-000000000000"
+#: What a task created with only its title has.
+DEFAULTS = {
+    "status": "inbox",
+    "notes": None,
+    "project_id": None,
+    "context": None,
+    "due_date": None,
+    "defer_until": None,
+    "repeat": None,
+    "blocked_by": [],
+    "blocked": False,
+    "completed_at": None,
+}
 
 
 def _parse_ts(value: str) -> dt.datetime:
@@ -13,20 +26,9 @@ def _parse_ts(value: str) -> dt.datetime:
 
 
 def test_create_task_with_only_title_applies_defaults(api):
-    response = api.post("/tasks", json={"title": "Buy milk"})
-    assert response.status_code == 201
-    task = response.json()
+    task = api.create_task(title="Buy milk")
     assert task["title"] == "Buy milk"
-    assert task["status"] == "inbox"
-    assert task["notes"] is None
-    assert task["project_id"] is None
-    assert task["context"] is None
-    assert task["due_date"] is None
-    assert task["defer_until"] is None
-    assert task["repeat"] is None
-    assert task["blocked_by"] == []
-    assert task["blocked"] is False
-    assert task["completed_at"] is None
+    assert {field: task[field] for field in DEFAULTS} == DEFAULTS
     assert uuid.UUID(task["id"]).version == 4
     assert task["created_at"] == task["updated_at"]
 
@@ -158,13 +160,15 @@ def test_patch_unknown_task_is_404_even_with_invalid_body(api):
     assert response.status_code == 404
 
 
-def test_delete_task_then_it_is_gone(api):
-    task = api.create_task()
+def test_delete_task_then_it_is_gone(api, unique_context):
+    kept = api.create_task(context=unique_context)
+    task = api.create_task(context=unique_context)
     response = api.delete(f"/tasks/{task['id']}")
     assert response.status_code == 204
     assert response.content == b""
     assert api.get(f"/tasks/{task['id']}").status_code == 404
-    assert task["id"] not in {t["id"] for t in api.get("/tasks").json()["tasks"]}
+    # Gone from the list too, scoped to this test's context (the shared store grows all session).
+    assert [t["id"] for t in api.get("/tasks", params={"context": unique_context}).json()["tasks"]] == [kept["id"]]
 
 
 def test_delete_task_twice_is_404(api):

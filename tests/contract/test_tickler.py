@@ -6,6 +6,8 @@ clock (or given with ``today=``), so no test depends on when it runs.
 
 import pytest
 
+from .conftest import assert_created_field_round_trips, assert_patch_sets_and_null_clears
+
 FUTURE = "2999-01-01"
 PAST = "2000-01-01"
 
@@ -16,17 +18,11 @@ def _ids(response) -> list[str]:
 
 
 def test_defer_until_round_trips_on_create_and_get(api):
-    task = api.create_task(defer_until="2030-06-15")
-    assert task["defer_until"] == "2030-06-15"
-    assert api.get(f"/tasks/{task['id']}").json()["defer_until"] == "2030-06-15"
+    assert_created_field_round_trips(api, "tasks", "defer_until", "2030-06-15")
 
 
 def test_patch_sets_and_null_clears_defer_until(api):
-    task = api.create_task()
-    set_ = api.patch(f"/tasks/{task['id']}", json={"defer_until": "2030-06-15"})
-    assert set_.json()["defer_until"] == "2030-06-15"
-    cleared = api.patch(f"/tasks/{task['id']}", json={"defer_until": None})
-    assert cleared.json()["defer_until"] is None
+    assert_patch_sets_and_null_clears(api, "tasks", "defer_until", "2030-06-15")
 
 
 def test_task_is_deferred_before_its_day(api, unique_context):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack import services
-from devstack.process import free_port
+from harness import services
+from harness.process import free_port
 from tests.support.processes import start_or_fail
 
 from .conftest import BACKEND_DEADLINE_S, Api, Target

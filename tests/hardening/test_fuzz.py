@@ -1,8 +1,9 @@
 """Property-based fuzz of the request-parsing and routing layer (``Gateway.handle``).
 
-The platform is in memory: a fetch that records each call and answers 200
-(granting ``access-control-allow-origin: *``, which the gateway must not pass
-on to an unlisted origin). Over arbitrary methods, paths and header values:
+The platform is the unit tests' in-memory one (tests/unit/fakes.py): its
+upstream records each call and answers 200 (granting
+``access-control-allow-origin: *``, which the gateway must not pass on to an
+unlisted origin). Over arbitrary methods, paths and header values:
 never a 5xx, never a non-JSON error, never an upstream URL on another host.
 """
 
@@ -15,64 +16,31 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import build_gateway
 from gateway.headers import HeaderMap
-from gateway.runtime import Platform, Request, Response
+from tests.unit.fakes import Harness, respond
 
 BACKEND = "http://backend.internal:8080"
 ALLOWED_ORIGIN = "https://app.example.com"
 KEY = "fuzz-key-0123456789"
 
 
-class Clock:
-    def wall(self) -> float:
-        return 1_700_000_000.0
-
-    def monotonic(self) -> float:
-        return 1000.0
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-
-    async def fetch(self, method, url, headers, body, timeout_s=None) -> Response:
-        self.urls.append(url)
-        return Response(200, HeaderMap([("content-type", "text/plain"), ("access-control-allow-origin", "*")]), b"ok")
-
-
-async def _discard(body) -> None:
-    return None
-
-
-async def _nothing() -> None:
-    return None
-
-
-def _gateway(recorder: Recorder, **env: str):
-    platform = Platform(
-        fetch=recorder.fetch,
-        clock=Clock(),
-        log=lambda line: None,
-        defer=lambda awaitable: asyncio.ensure_future(awaitable),
-        discard=_discard,
-        capture=lambda body, limit: (body, _nothing()),
-        read=lambda body, limit: _nothing(),
+def _gateway(**env: str) -> Harness:
+    harness = Harness(
+        {
+            "ENVIRONMENT": "local",
+            "DEFAULT_BACKEND": "app",
+            "BACKEND_APP_URL": BACKEND,
+            "CORS_ALLOW_ORIGINS": ALLOWED_ORIGIN,
+            "MAX_BODY_BYTES": "1024",
+            **env,
+        }
     )
-    base = {
-        "ENVIRONMENT": "local",
-        "DEFAULT_BACKEND": "app",
-        "BACKEND_APP_URL": BACKEND,
-        "CORS_ALLOW_ORIGINS": ALLOWED_ORIGIN,
-        "MAX_BODY_BYTES": "1024",
-    }
-    return build_gateway({**base, **env}, platform)
+    harness.upstream.proxy = respond(200, [("content-type", "text/plain"), ("access-control-allow-origin", "*")], b"ok")
+    return harness
 
 
 LOOP = asyncio.new_event_loop()
-OPEN = Recorder()
-GUARDED = Recorder()
-GATEWAYS = {"open": (_gateway(OPEN), OPEN), "guarded": (_gateway(GUARDED, API_KEY=KEY), GUARDED)}
+GATEWAYS = {"open": _gateway(), "guarded": _gateway(API_KEY=KEY)}
 
 interesting_names = st.sampled_from(
     [
@@ -162,16 +130,14 @@ methods = st.one_of(
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(which=st.sampled_from(sorted(GATEWAYS)), method=methods, path=paths, fields=headers)
 def test_handle_never_5xx_never_non_json_error_never_another_host(which, method, path, fields):
-    gateway, recorder = GATEWAYS[which]
-    before = len(recorder.urls)
+    harness = GATEWAYS[which]
+    before = len(harness.upstream.calls)
     try:
         url = "http://gw.example" + path
         urlsplit(url)
     except ValueError:
         return  # the runtime never builds such a URL (its Host is validated, its path starts with "/")
-    request = Request(method=method, url=url, headers=HeaderMap(fields), body=None, client_ip="203.0.113.9")
-
-    response = LOOP.run_until_complete(gateway.handle(request))
+    response = LOOP.run_until_complete(harness.send(method, url, fields, None, client_ip="203.0.113.9"))
 
     assert response.status < 500, (response.status, response.body)
     if response.status >= 400:
@@ -182,9 +148,9 @@ def test_handle_never_5xx_never_non_json_error_never_another_host(which, method,
             error = json.loads(response.body)["error"]
             assert set(error) == {"code", "message", "request_id"}
             assert "backend.internal" not in response.body.decode()
-    for called in recorder.urls[before:]:
-        parts = urlsplit(called)
-        assert f"{parts.scheme}://{parts.netloc}" == BACKEND, called
+    for called in harness.upstream.calls[before:]:
+        parts = urlsplit(called.url)
+        assert f"{parts.scheme}://{parts.netloc}" == BACKEND, called.url
     granted = response.headers.get("access-control-allow-origin")
     assert granted in (None, ALLOWED_ORIGIN)
     if granted is not None:

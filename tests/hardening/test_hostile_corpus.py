@@ -22,6 +22,7 @@ import gzip
 import json
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -29,8 +30,9 @@ import pytest
 import yaml
 
 from tests.behaviour.gateways import start_gateway
-from tests.hardening.support import API_KEY, FaultServer, raw_exchange
+from tests.hardening.support import API_KEY, RawResponse, parse_response, raw_exchange, wait_until
 from tests.support.processes import running_twin
+from tests.support.upstream import FaultServer
 
 CORPUS = yaml.safe_load((Path(__file__).with_name("corpus.yaml")).read_text())
 _PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)(?::(\d+):(.))?\}")
@@ -108,6 +110,68 @@ class Setup:
         return _PLACEHOLDER.sub(one, text)
 
 
+#: Sent on the case's connection once its answer is in, to learn whether the peer kept it open.
+#: Without credentials, so our code answers it (401) and no backend sees it.
+_PROBE = b"GET /zz-probe HTTP/1.1\r\nHost: gw.example\r\n\r\n"
+
+
+def exchange(port: int, data: bytes, *, timeout_s: float, probe: bool) -> RawResponse:
+    """Send ``data`` and read one response, as :func:`tests.hardening.support.raw_exchange` does.
+
+    Two differences, both so a case costs its events rather than timeouts: a response that
+    has no body by definition (to HEAD; 204, 304) is complete at its head, without
+    waiting for the peer to close; and with ``probe``, whether the connection stayed open
+    is learnt from an event, the peer's answer to :data:`_PROBE` on the same connection
+    (kept open: it reads further requests) or the end of the stream / a reset (closed),
+    instead of waiting a fixed time for a close that a kept-open connection never shows.
+    An answer that ends with the stream is closed; one that never completes is kept open
+    if not closed by the deadline.
+    """
+    bodiless = data.startswith(b"HEAD ")
+    deadline = time.monotonic() + timeout_s
+    received = b""
+    closed = complete = False
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the server may cut us off before we finish writing
+        while time.monotonic() < deadline:
+            status, headers, body = parse_response(received)
+            length = headers.get("content-length", "")
+            if status is not None and (
+                bodiless or status in (204, 304) or (length.isdigit() and len(body) >= int(length))
+            ):
+                complete = True
+                break
+            chunk, closed = _receive(sock, deadline)
+            if closed or not chunk:
+                break
+            received += chunk
+        if complete and probe:
+            try:
+                sock.sendall(_PROBE)
+            except OSError:
+                closed = True
+            else:
+                # Any byte back: the probe was read, so the connection was open; an end of stream: closed.
+                chunk, closed = _receive(sock, deadline)
+    status, headers, body = parse_response(received)
+    return RawResponse(status, headers, body, closed, received)
+
+
+def _receive(sock: socket.socket, deadline: float) -> tuple[bytes, bool]:
+    """The next bytes on ``sock`` and whether the stream ended or broke (b"" and False: the deadline passed)."""
+    sock.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        chunk = sock.recv(65536)
+    except TimeoutError:
+        return b"", False
+    except OSError:
+        return b"", True
+    return chunk, chunk == b""
+
+
 @pytest.fixture(scope="module", params=RUNTIMES)
 def runtime(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -160,11 +224,17 @@ def test_hostile_request(setup: Setup, case: dict) -> None:
     app = setup.app
     heads_before, done_before = len(app.requests), len(app.completed)
     data = setup.expand(case["request"]).encode("latin-1")
-    response = raw_exchange(setup.port, data, timeout_s=8.0, linger_s=1.0 if "closed" in want else 0.0)
-    time.sleep(0.02)  # let the backend's thread record what it read
+    response = exchange(setup.port, data, timeout_s=8.0, probe="closed" in want)
+    # A plain request after the case, to the same backend: once it is in, what the case sent is too
+    # (what did not reach the backend is checked after an event, not after a sleep).
+    marker = ("GET", f"/zz-after/{case['name']}")
+    after = setup.expand(f"GET {marker[1]} HTTP/1.1\r\nHost: gw.example\r\n${{AUTH}}Connection: close\r\n\r\n")
+    assert raw_exchange(setup.port, after.encode("latin-1"), timeout_s=8.0, linger_s=0.0).status == 200
+    assert wait_until(lambda: marker in app.requests[heads_before:], timeout_s=8.0), "the marker never arrived"
     # A background health check may land in between; it is not the case's doing.
-    heads = [h for h in app.requests[heads_before:] if h != ("GET", "/health")]
-    done = [d for d in app.completed[done_before:] if (d.method, d.target) != ("GET", "/health")]
+    ours = {("GET", "/health"), marker}
+    heads = [h for h in app.requests[heads_before:] if h not in ours]
+    done = [d for d in app.completed[done_before:] if (d.method, d.target) not in ours]
     if response.status is None or response.status >= 400:  # 2xx bodies are the backend's echo
         text = response.raw.decode("latin-1")
         for address in _addresses(setup):

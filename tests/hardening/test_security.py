@@ -11,8 +11,9 @@ import pytest
 from gateway.auth import ApiKeyAuth
 from gateway.errors import Unauthorized
 from gateway.headers import HeaderMap
-from tests.hardening.support import API_KEY, Exchange, FaultServer, _reply
+from tests.hardening.support import API_KEY
 from tests.support.processes import kv_cli, running_twin
+from tests.support.upstream import Exchange, FaultServer, reply
 
 BOUND_S = 10.0
 
@@ -56,7 +57,7 @@ def test_every_candidate_key_is_compared_with_hmac_compare_digest(monkeypatch, f
 
 async def _grants_any_origin(ex: Exchange) -> bool:
     extra = "access-control-allow-origin: *\r\naccess-control-allow-credentials: true\r\n"
-    ex.writer.write(_reply(200, b"{}", extra=extra))
+    ex.writer.write(reply(200, b"{}", extra=extra))
     await ex.writer.drain()
     return True
 

@@ -12,8 +12,9 @@ import time
 
 import httpx
 
-from tests.hardening.support import FaultServer, open_fds, parse_response, read_response, wait_until
+from tests.hardening.support import open_fds, parse_response, read_response, wait_until
 from tests.support.processes import running_twin
+from tests.support.upstream import FaultServer
 
 BOUND_S = 10.0
 

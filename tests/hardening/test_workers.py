@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.hardening.support import FaultServer, slow, wait_until
+from tests.hardening.support import wait_until
 from tests.support.processes import Twin, run_twin, running_twin
+from tests.support.upstream import FaultServer, slow
 
 CLIENTS = 16
 REQUESTS = 240
@@ -179,6 +180,10 @@ def test_a_killed_worker_is_restarted_and_the_port_keeps_answering(tmp_path):
         first = wait_for_workers(twin, 2)
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
+        # Load once the supervisor has reaped it (its socket is closed), while the replacement is due:
+        # the survivor answers alone. Before that, a connection could still queue at the dying worker.
+        reaped = f"(pid {victim}) exited with signal 9; restarting"
+        assert wait_until(lambda: reaped in twin.output(), timeout_s=30), twin.output()[-2000:]
         statuses = load(twin.url, total=64)
         second = wait_for_workers(twin, 2, listening=3)
         after_restart = load(twin.url)

@@ -10,13 +10,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.process import REPO as ROOT
-from devstack.process import Service, ServiceError, free_port, start_healthy
-from devstack.services import twin
+from harness.process import REPO as ROOT
+from harness.process import Service, ServiceError, free_port, start_healthy
+from harness.services import twin
 
-__all__ = ["ROOT", "Twin", "free_port", "kv_cli", "run_twin", "running_twin", "start_or_fail", "twin"]
+__all__ = ["ROOT", "WORKER_START_S", "Twin", "free_port", "kv_cli", "run_twin", "running_twin", "start_or_fail", "twin"]
 
 START_TIMEOUT_S = 20.0
+#: How long a Worker (wrangler dev, or Miniflare, on workerd) may take to start, for every suite: it loads
+#: Pyodide first (7–12 s quiet, 30 s and more when suites run side by side on two cores). A deadline, never a figure.
+WORKER_START_S = 120.0
 
 
 class Twin:
