@@ -31,12 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BACKEND = HERE.parent
 REPO = BACKEND.parents[1]
-sys.path[:0] = [str(REPO / "bench" / "backends"), str(REPO / "tools")]
+sys.path.insert(0, str(REPO))  # run as a script: the repo's bench and harness packages
 
 import aiohttp  # noqa: E402
-import workload  # noqa: E402
 
-from devstack.process import free_port  # noqa: E402
+from bench.backends import workload  # noqa: E402
+from harness.process import free_port  # noqa: E402
 
 VARIANTS = ("mochiweb", "inets", "gen_tcp")
 
