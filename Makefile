@@ -75,7 +75,7 @@ test: setup $(STAMPS)/system lint
 
 # Everything but the Docker suite, for a quick loop while developing.
 test-fast: setup lint
-	GTD_FULL_SUITE=1 $(PY) -m pytest tests --ignore=tests/docker
+	GTD_FULL_SUITE=1 $(PY) -m pytest tests --ignore=tests/system/docker
 
 # The gateway suite (python -m bench, docs/benchmarks.md); BENCH_ARGS=--quick for a ~3–5 minute run.
 bench: setup

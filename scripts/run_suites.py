@@ -4,20 +4,21 @@
     .venv/bin/python scripts/run_suites.py --serial   # one after the other (to compare)
 
 Why side by side: most of the suites' time is spent waiting -- the Docker
-suite (tests/docker) on image builds and containers, the browser suite
-(tests/browser) on servers, pages and the outages it stages, the contract
+suite (tests/system/docker) on image builds and containers, the browser suite
+(tests/system/browser) on servers, pages and the outages it stages, the contract
 suite (tests/contract: every case on thirteen targets) and the rest on the
 servers they start -- so on two cores the user and system CPU of a whole run
 is well under one core's worth of its wall time (docs/benchmarks.md, "make
 test"). The four groups share no process, port or data folder: every server
 runs on a free port with temporary data, and the Docker suite has its own
 engine. The one thing two suites would both build, the web app
-(tests/browser, tests/tools/test_devstack.py), is built once before they
+(tests/system/browser, tests/system/tools/test_devstack.py), is built once before they
 start (``harness.services.build_frontend``, a no-op when it is up to date).
 
 The main group streams to the terminal; the others write to
 ``.cache/test-results/<group>.log``, printed after the main group ends. At
-the end: a table of suites (a folder under tests/) with their test count,
+the end: a table of suites (a level under tests/, and for the unit and system
+levels each folder in it: ``system/browser``) with their test count,
 failures and summed test time (setup + call + teardown, from JUnit XML), each
 group's wall time, and one closing line ``total: N passed, N failed, N
 skipped``. The exit status is non-zero when any group failed or no test ran.
@@ -79,7 +80,9 @@ class Group:
 #: Two long single tests, placed to even out the groups' wall times (docs/benchmarks.md, "make test"):
 #: the backends' own unit suites (pytest with its PostgreSQL, ExUnit, minitest, bun test) and the quick bench.
 BACKEND_UNITS = "tests/contract/test_backend_units.py"
-BENCH = "tests/bench"
+BENCH = "tests/system/bench"
+#: Levels whose folders are reported one by one (tests/README.md).
+SPLIT_LEVELS = ("unit", "system")
 
 
 def groups() -> list[Group]:
@@ -88,16 +91,16 @@ def groups() -> list[Group]:
             "main",
             [
                 "tests",
-                "--ignore=tests/docker",
-                "--ignore=tests/browser",
+                "--ignore=tests/system/docker",
+                "--ignore=tests/system/browser",
                 "--ignore=tests/contract",
                 f"--ignore={BENCH}",
             ],
             live=True,
         ),
         Group("contract", ["tests/contract", f"--ignore={BACKEND_UNITS}"], live=False),
-        Group("docker", ["tests/docker", BACKEND_UNITS], live=False),
-        Group("browser", ["tests/browser", BENCH], live=False),
+        Group("docker", ["tests/system/docker", BACKEND_UNITS], live=False),
+        Group("browser", ["tests/system/browser", BENCH], live=False),
     ]
 
 
@@ -119,14 +122,17 @@ class Suite:
 
 
 def read_junit(path: Path) -> dict[str, Suite]:
-    """Per suite (``tests/<folder>``): counts and summed time of its test cases."""
+    """Per suite (``tests/<level>``, or ``tests/<level>/<folder>`` for SPLIT_LEVELS): counts and summed time."""
     suites: dict[str, Suite] = defaultdict(Suite)
     if not path.exists():
         return suites
     for case in ET.parse(path).getroot().iter("testcase"):
-        # classname is dotted: tests.contract.test_tasks.TestX → "contract"
+        # classname is dotted: tests.contract.test_tasks.TestX → "contract";
+        # tests.system.browser.test_app → "system/browser"; tests.unit.gateway.test_app → "unit/gateway"
         parts = (case.get("classname") or "").split(".")
         name = parts[1] if len(parts) > 1 and parts[0] == "tests" else parts[0] or "?"
+        if name in SPLIT_LEVELS and len(parts) > 3 and not parts[2].startswith("test_"):
+            name = f"{name}/{parts[2]}"
         suite = suites[name]
         suite.tests += 1
         suite.seconds += float(case.get("time") or 0)
@@ -147,9 +153,9 @@ def report(done: list[Group], codes: dict[str, int], total_wall: float, prepare_
             row.skipped += part.skipped
             row.seconds += part.seconds
     print("\n=== time by suite (summed test time; groups run side by side) ===")
-    print(f"{'suite':<12} {'tests':>6} {'failed':>6} {'skipped':>7} {'seconds':>8}")
+    print(f"{'suite':<20} {'tests':>6} {'failed':>6} {'skipped':>7} {'seconds':>8}")
     for name, suite in sorted(rows.items(), key=lambda item: -item[1].seconds):
-        print(f"{name:<12} {suite.tests:>6} {suite.failed:>6} {suite.skipped:>7} {suite.seconds:>8.1f}")
+        print(f"{name:<20} {suite.tests:>6} {suite.failed:>6} {suite.skipped:>7} {suite.seconds:>8.1f}")
     for group in done:
         print(f"group {group.name:<8} wall {group.wall_s:7.1f} s  exit {codes[group.name]}")
     print(f"web app build before the groups {prepare_s:.1f} s; all groups wall {total_wall:.1f} s")

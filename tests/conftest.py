@@ -10,4 +10,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # the rest of the session once its session fixtures exist; every asyncio
     # test after it would fail to start its own loop. So the browser suite
     # runs last (a stable sort keeps every other test in its place).
-    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+    items.sort(key=lambda item: "tests/system/browser/" in item.nodeid)

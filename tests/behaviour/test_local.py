@@ -207,7 +207,7 @@ def test_hop_by_hop_request_headers_are_not_forwarded(gw, upstreams):
 #: depends on whether the Worker sees the client's ``Connection`` header at all (README, "Where
 #: runtimes differ"). workerd hands it to the Worker when the request comes from its own socket
 #: (Miniflare's entry, as here); behind ``wrangler dev``'s proxy Worker it does not, and the listed
-#: names get through (tests/workerd/test_wrangler_dev.py pins that).
+#: names get through (tests/system/workerd/test_wrangler_dev.py pins that).
 CONNECTION_LISTED_REACHES_BACKEND = {
     "cpython": False,  # the twin sees Connection and strips every name in it (RFC 9110 §7.6.1)
     "pyodide": False,  # the harness passes Connection to the Worker, which strips the same way

@@ -1,6 +1,6 @@
 """The web app on GTD contract v2, in Chromium: frontend → gateway (twin) → bun-sqlite and cf-d1.
 
-One behaviour per test, each on the session's stack (tests/browser/conftest.py). The flows whose
+One behaviour per test, each on the session's stack (tests/system/browser/conftest.py). The flows whose
 requests the gateway could change (the sidebar's /counts, paging, export, import, copy to another
 backend) take the ``app`` fixture and so run through the twin and through the Worker on workerd. Data is shared
 by the session, so every test makes its own titles, contexts and projects with a unique suffix,
@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from .conftest import App, Frontend, Stack
 
-AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[3] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 PAGE_SIZE = 50
 
 

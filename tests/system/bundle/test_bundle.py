@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
 WRANGLER = ROOT / "node_modules" / ".bin" / "wrangler"
 RUNTIME_MODULES = {"js", "pyodide", "workers"}

@@ -404,7 +404,7 @@ def test_offline_capture_is_delivered_once_back_online(page: Page, gtd_stack: St
     assert titles_on(gtd_stack, "bun-sqlite").count(title) == 1
 
 
-AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[3] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def test_waiting_capture_and_health_marks_are_axe_clean(page: Page) -> None:
@@ -470,7 +470,7 @@ def test_api_key_never_reaches_the_browser(page: Page, gtd_stack: Stack, fronten
     assert origins == {frontend.url}, f"the browser talked to {origins}"
     # Every JS chunk of the build, fetched directly, too.
     chunks = {m for r in seen for m in re.findall(r"/_next/static/[^\"'\s)]+\.js", r.url)}
-    static = Path(__file__).resolve().parents[2] / "frontend" / ".next" / "static"
+    static = Path(__file__).resolve().parents[3] / "frontend" / ".next" / "static"
     files = list(static.rglob("*.js"))
     assert files and chunks
     for path in files:

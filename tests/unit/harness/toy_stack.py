@@ -1,6 +1,6 @@
-"""A launcher run over cheap services, for tests/harness/test_supervise.py.
+"""A launcher run over cheap services, for tests/unit/harness/test_supervise.py.
 
-    python tests/harness/toy_stack.py DATA_DIR NAME:KIND:PORT ... [--stable-s S]
+    python tests/unit/harness/toy_stack.py DATA_DIR NAME:KIND:PORT ... [--stable-s S]
 
 The same ``harness.supervise.run`` as ``python -m devstack``, over small
 Python HTTP servers instead of the GTD stack. KIND:

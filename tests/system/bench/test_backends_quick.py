@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BACKENDS = {"bun-sqlite", "cf-d1", "ruby-sqlite", "python-postgres", "elixir-sqlite"}
 
 

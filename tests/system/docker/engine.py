@@ -26,8 +26,8 @@ What it does, in order (each step is timed, see ``Engine.timings``):
 
 Command line (for humans and CI)::
 
-    python tests/docker/engine.py shell    # start engine, print env, wait for Ctrl-C
-    python tests/docker/engine.py rootfs   # only build/cache the rootfs tarballs
+    python tests/system/docker/engine.py shell    # start engine, print env, wait for Ctrl-C
+    python tests/system/docker/engine.py rootfs   # only build/cache the rootfs tarballs
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 # The rootfs tarball outlives the clone (CI works in a fresh clone on a machine
 # that may have run this before): /var/cache as root, else .cache/ of the repo.
 CACHE_DIR = Path(

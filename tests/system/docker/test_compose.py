@@ -1,6 +1,6 @@
 """The isolated Docker Compose stack (docker-compose.yml), end to end, offline.
 
-Starts a private dockerd (tests/docker/engine.py), builds the five images from
+Starts a private dockerd (tests/system/docker/engine.py), builds the five images from
 locally made base images, runs ``docker compose up -d --wait`` and proves:
 
 - requests reach each of the four backends through the gateway's published
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker import engine as engine_mod
+from tests.system.docker import engine as engine_mod
 
 REPO = engine_mod.REPO_ROOT
 DOCKERFILES = [

@@ -11,7 +11,7 @@ import pytest
 
 from harness.workerd import overlay as overlay_config
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 WRANGLER_TOML = ROOT / "wrangler.toml"
 #: Production's compat date selects production's Pyodide (0.28.2, Python 3.13); moving it is a
 #: decision to take on purpose, with harness/workerd/README.md updated.

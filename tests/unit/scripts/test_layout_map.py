@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location("layout_map", ROOT / "scripts" / "layout_map.py")
 assert _spec is not None and _spec.loader is not None
 layout_map = importlib.util.module_from_spec(_spec)

@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Any:
     """The running compose stack (test_compose.Stack), started once for the whole Docker suite."""
-    from tests.docker import engine as engine_mod
+    from tests.system.docker import engine as engine_mod
 
     from .test_compose import TIMINGS_FILE, Stack
 

@@ -2,7 +2,7 @@
 
 The stack is the one a user runs, ``python -m devstack`` (twin) and
 ``python -m devstack --gateway worker`` (the Worker on workerd), one launcher
-per runtime for the whole module (tests/browser/stack.py), on free ports with
+per runtime for the whole module (tests/system/browser/stack.py), on free ports with
 temporary data and short health timings. Each scenario hurts one real process
 of it, found through the launcher's ``<data-dir>/run/services.json`` (or
 PostgreSQL's ``postmaster.pid``), and nothing else:
@@ -42,7 +42,7 @@ services' logs, the launcher's ``logs/devstack-<runtime>.log``, screens of
 what went wrong) is kept and its path printed at the end; a failure message
 quotes what the launcher said during the scenario (exits, restarts).
 
-    flock /tmp/gtd-frontend.lock .venv/bin/python -m pytest tests/browser/test_failures.py -x -q
+    flock /tmp/gtd-frontend.lock .venv/bin/python -m pytest tests/system/browser/test_failures.py -x -q
 """
 
 from __future__ import annotations
@@ -581,7 +581,7 @@ Fact = TypeVar("Fact", bound=Callable[..., None])
 def applies(predicate: Callable[[Scenario], bool]) -> Callable[[Fact], Fact]:
     """A fact that holds only for some scenarios: the others are deselected, never run as skips.
 
-    (``tests/browser/conftest.py`` deselects a case whose ``outcome`` scenario the predicate refuses.)
+    (``tests/system/browser/conftest.py`` deselects a case whose ``outcome`` scenario the predicate refuses.)
     """
 
     def mark(test: Fact) -> Fact:

@@ -1,0 +1,1 @@
+"""The bench run end to end (a quick run on the real backends)."""

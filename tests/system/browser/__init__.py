@@ -1,0 +1,1 @@
+"""The web app driven in Chromium against the stack ``make run`` starts."""

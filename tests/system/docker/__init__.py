@@ -1,0 +1,1 @@
+"""The Compose stack on a private Docker engine."""

@@ -1,0 +1,1 @@
+"""Tools run against a stack they start: ``python -m devstack`` and ``gtd-data``."""
