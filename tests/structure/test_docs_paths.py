@@ -82,6 +82,11 @@ FILE_SUFFIXES = {"py", "mjs", "js", "ts", "md", "json", "toml", "yml", "yaml", "
 RUNTIME_PATHS = {
     # `next build` (make run, make test) writes the web app's build here.
     "frontend/.next",
+    # `make setup` (npm ci) installs the web app's dependencies here.
+    "frontend/node_modules",
+    # `make bench-lighthouse` installs its pinned Lighthouse here and writes its reports below.
+    "bench/lighthouse/node_modules",
+    "bench/results/lighthouse",
 }
 #: Folders never read: dependencies, caches, build output, run-time data.
 SKIP_DIRS = {
