@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import urllib.error
 import urllib.request
 
 from bench.common import log
@@ -49,8 +50,11 @@ def main() -> int:
         def run(piece: str, n: int) -> float:
             request = urllib.request.Request(f"{base}/?piece={piece}&n={n}", headers=REQUEST_HEADERS)
             before = cpu_seconds([pid])
-            with urllib.request.urlopen(request, timeout=600) as response:
-                answer = response.read().decode()
+            try:
+                with urllib.request.urlopen(request, timeout=600) as response:
+                    answer = response.read().decode()
+            except urllib.error.HTTPError as failed:
+                answer = failed.read().decode()
             if answer.strip() != f"{piece} {n}":
                 raise SystemExit(f"piece {piece}: {answer.strip()}")
             return (cpu_seconds([pid]) - before) / n * 1e6

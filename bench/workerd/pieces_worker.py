@@ -17,7 +17,6 @@ from typing import Any
 
 import js
 from pyodide.ffi import to_js
-from workers import WorkerEntrypoint
 
 from gateway.app import Gateway, build_gateway
 from gateway.runtime import Response
@@ -61,9 +60,16 @@ def _python_work() -> int:
 Piece = Callable[[], Awaitable[Any] | Any]
 
 
-class Default(WorkerEntrypoint):  # type: ignore[misc]
-    async def fetch(self, request: Any) -> Any:
-        req = request.js_object
+def on_fetch(request: Any, env: Any, ctx: Any) -> Any:
+    """Entered as the gateway is (a top-level ``on_fetch``), the pieces run in a task."""
+    return asyncio.ensure_future(_Pieces(env, ctx).fetch(request))
+
+
+class _Pieces:
+    def __init__(self, env: Any, ctx: Any) -> None:
+        self.env, self.ctx = env, ctx
+
+    async def fetch(self, req: Any) -> Any:
         query = dict(part.split("=", 1) for part in req.url.partition("?")[2].split("&") if "=" in part)
         name, n = query.get("piece", "noop"), int(query.get("n", "100"))
         origin = self.env.UPSTREAM_ORIGIN
@@ -117,6 +123,31 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             response = await js.fetch(origin + "/", init)
             if handle is not None:
                 js.clearTimeout(handle)
+            await response.body.cancel()
+
+        async def fetch_init_unattached() -> None:
+            js.AbortController.new()
+            await fetch_init(False, False)
+
+        async def fetch_init_race() -> None:
+            pending = js.fetch(origin + "/", js.JSON.parse(init_json))
+            timer = js.scheduler.wait(30000)
+            both = to_js([pending, timer])
+            response = await js.Promise.race(both)
+            await response.body.cancel()
+
+        async def upstream_fetch_cancel(timeout: float | None) -> None:
+            response = await wfetch.upstream_fetch(
+                "GET", origin + "/", wheaders.header_fields(req.headers), None, timeout
+            )
+            await response.body.cancel()
+
+        method_init = '{"method":"GET","redirect":"manual"}'
+
+        async def fetch_native_edited() -> None:
+            init = js.JSON.parse(method_init)
+            init.headers = native_copy_edited(req.headers)
+            response = await js.fetch(origin + "/", init)
             await response.body.cancel()
 
         async def serve() -> None:
@@ -211,6 +242,11 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
             "passthrough_req50": lambda: passthrough_to("/", req_more),
             "passthrough_resp30": lambda: passthrough_to("/many-headers/x", req),
             "fetch_init": lambda: fetch_init(False, False),
+            "fetch_init_unattached": fetch_init_unattached,
+            "fetch_native_edited": fetch_native_edited,
+            "fetch_init_race": fetch_init_race,
+            "upstream_fetch_cancel": lambda: upstream_fetch_cancel(30),
+            "upstream_fetch_cancel_none": lambda: upstream_fetch_cancel(None),
             "fetch_init_follow": lambda: fetch_init(False, False, manual=False),
             "fetch_init_signal": lambda: fetch_init(True, False),
             "fetch_init_signal_timer": lambda: fetch_init(True, True),
@@ -226,6 +262,8 @@ class Default(WorkerEntrypoint):  # type: ignore[misc]
                 result = piece()
                 if asyncio.iscoroutine(result):
                     await result
+        except Exception as exc:  # the driver prints what broke
+            return js.Response.new(f"piece {name} failed: {exc!r}\n", wnatives.options(status=500))
         finally:
             object.__setattr__(platform, "fetch", real_fetch)
         return js.Response.new(f"{name} {n}\n")

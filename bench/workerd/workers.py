@@ -33,6 +33,8 @@ WORKERS = {
     "py": "Python pass-through, Default(WorkerEntrypoint)",
     "py-onfetch": "Python pass-through, on_fetch (the floor)",
     "py-min": "least header-editing Python gateway (by hand)",
+    "py-min-native": "the same edits on the runtime's Headers, by on_fetch",
+    "gw-adapter": "the gateway's Workers adapter alone, no core",
     "gw-local": "gateway, ENVIRONMENT=local",
     "gw-cloud": "gateway, ENVIRONMENT=cloud (KV)",
 }
@@ -64,6 +66,8 @@ def bench_workers(
         "py": Worker("py", src=SRC, main=HERE / "passthrough.py", vars=origin),
         "py-onfetch": Worker("py-onfetch", main=HERE / "passthrough_on_fetch.py", vars=origin),
         "py-min": Worker("py-min", main=HERE / "minimal_gateway.py", vars=origin),
+        "py-min-native": Worker("py-min-native", main=HERE / "minimal_native.py", vars=origin),
+        "gw-adapter": Worker("gw-adapter", src=SRC, main=HERE / "adapter_only.py", vars=origin),
         "gw-local": gateway("gw-local", vars=local),
         PIECES: Worker(PIECES, src=SRC, main=HERE / "pieces_worker.py", vars={**local, **origin}),
         "gw-cloud": gateway(
