@@ -27,9 +27,11 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def _dribble_headers(port: int, results: list[float], limit_s: float) -> None:
-    """Send a request head one short line every 200 ms; record when the server cut us off."""
+def _dribble_headers(port: int, results: list[bool], limit_s: float) -> None:
+    """Send a request head one short line every 200 ms for ``limit_s``; record whether the
+    server cut the connection while we were still sending (True) or let us run to the end."""
     started = time.monotonic()
+    cut_while_dribbling = False
     with socket.create_connection(("127.0.0.1", port), timeout=BOUND_S) as sock:
         try:
             sock.sendall(b"GET /slowloris HTTP/1.1\r\nHost: t\r\n")
@@ -37,14 +39,14 @@ def _dribble_headers(port: int, results: list[float], limit_s: float) -> None:
                 time.sleep(0.2)
                 sock.sendall(b"X-Drip: 1\r\n")
         except OSError:
-            pass  # cut off while writing
+            cut_while_dribbling = True  # the server closed it: the next write after its FIN fails
         sock.settimeout(max(0.1, limit_s - (time.monotonic() - started)))
         try:
             while sock.recv(4096):
                 pass
         except OSError:
             pass
-    results.append(time.monotonic() - started)
+    results.append(cut_while_dribbling)
 
 
 def test_dribbled_headers_are_cut_at_the_header_timeout_while_others_are_served(tmp_path):
@@ -52,8 +54,9 @@ def test_dribbled_headers_are_cut_at_the_header_timeout_while_others_are_served(
     with FaultServer() as up, running_twin({**env, "BACKEND_APP_URL": up.url}, tmp_path) as twin:
         assert httpx.get(twin.url + "/warm", timeout=BOUND_S).status_code == 200
         fds_before = open_fds(twin.proc.pid)
-        cut_after: list[float] = []
-        slow = [threading.Thread(target=_dribble_headers, args=(port_of(twin.url), cut_after, 8.0)) for _ in range(20)]
+        cut: list[bool] = []
+        # Each dribbles for 8 s, eight times the header timeout: a guard that works cuts it first.
+        slow = [threading.Thread(target=_dribble_headers, args=(port_of(twin.url), cut, 8.0)) for _ in range(20)]
         for thread in slow:
             thread.start()
         time.sleep(0.3)
@@ -66,8 +69,7 @@ def test_dribbled_headers_are_cut_at_the_header_timeout_while_others_are_served(
         fds_back = wait_until(lambda: open_fds(twin.proc.pid) <= fds_before, timeout_s=5)
         dribbled = up.hits("/slowloris")
 
-    assert len(cut_after) == 20
-    assert max(cut_after) < 5.0, f"a dribbling client was held {max(cut_after):.1f}s"
+    assert cut == [True] * 20, f"{cut.count(False)} of {len(cut)} dribbling clients were never cut"
     assert others and set(others) == {200}
     assert dribbled == 0
     assert fds_back
@@ -75,13 +77,11 @@ def test_dribbled_headers_are_cut_at_the_header_timeout_while_others_are_served(
 
 def test_a_connection_that_never_sends_anything_is_closed(tmp_path):
     with FaultServer() as up, running_twin(env_for(up.url, CLIENT_HEADER_TIMEOUT_MS="800"), tmp_path) as twin:
-        started = time.monotonic()
+        # BOUND_S is "never": a twin that does not close raises socket.timeout here.
         with socket.create_connection(("127.0.0.1", port_of(twin.url)), timeout=BOUND_S) as sock:
             closed = sock.recv(1) == b""
-        elapsed = time.monotonic() - started
 
     assert closed
-    assert elapsed < 5.0
 
 
 def test_an_idle_keep_alive_connection_is_not_cut_by_the_header_timeout(tmp_path):
@@ -101,7 +101,7 @@ def test_a_stalled_request_body_gets_408_and_the_upstream_request_is_aborted(tmp
     with FaultServer() as up, running_twin(env_for(up.url, CLIENT_BODY_TIMEOUT_MS="1000"), tmp_path) as twin:
         assert httpx.get(twin.url + "/warm", timeout=BOUND_S).status_code == 200
         open_before = up.open_connections
-        started = time.monotonic()
+        # BOUND_S is "never": a twin that neither answers nor closes raises socket.timeout here.
         with socket.create_connection(("127.0.0.1", port_of(twin.url)), timeout=BOUND_S) as sock:
             sock.sendall(b"POST /stalled HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + b"a" * 10)
             received = b""
@@ -110,14 +110,12 @@ def test_a_stalled_request_body_gets_408_and_the_upstream_request_is_aborted(tmp
                 if not chunk:
                     break
                 received += chunk
-        elapsed = time.monotonic() - started
         released = wait_until(lambda: up.open_connections <= open_before, timeout_s=5)
         others = httpx.get(twin.url + "/others", timeout=BOUND_S)
 
     status, _headers, body = parse_response(received)
     assert status == 408
     assert b'"code":"request_timeout"' in body
-    assert elapsed < 5.0
     assert released
     assert up.hits("/stalled") == 1 and up.body_bytes_read == 0  # never a complete request upstream
     assert others.status_code == 200
